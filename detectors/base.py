@@ -1,0 +1,93 @@
+"""The detector contract that the analysis pipeline relies on.
+
+A detector is a small class with a name, a version, the media types it
+accepts and ``predict(batch) -> list[Finding]``. Keeping this contract tiny
+is what lets the pipeline stay ignorant of model internals.
+"""
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+
+class MediaType(str, enum.Enum):
+    """The kinds of media the service analyses; the one list of them."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    TEXT = "text"
+
+
+class FindingLabel(str, enum.Enum):
+    """What one detector concluded about one item."""
+
+    SYNTHETIC = "synthetic"
+    AUTHENTIC = "authentic"
+    # The detector could not judge this item (no face, text too short, ...):
+    # reported with a reason instead of a misleading low score.
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True)
+class MediaInput:
+    """One item handed to a detector: a file on disk, or text in memory."""
+
+    media_type: MediaType
+    path: Path | None = None
+    text: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detector's result for one item.
+
+    ``score`` is a calibrated probability that the item is synthetic, in
+    [0, 1], or None when the detector is not applicable. ``threshold`` is the
+    operating point the detector was calibrated for, so fusion never has to
+    guess what "high" means for a given model.
+    """
+
+    detector: str
+    version: str
+    label: FindingLabel
+    score: float | None = None
+    threshold: float | None = None
+    reason: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.score is not None and not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"{self.detector}: score {self.score} is outside [0, 1]")
+        if self.label is FindingLabel.NOT_APPLICABLE and self.score is not None:
+            raise ValueError(f"{self.detector}: a not-applicable finding carries no score")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector,
+            "version": self.version,
+            "label": self.label.value,
+            "score": self.score,
+            "threshold": self.threshold,
+            "reason": self.reason,
+            "evidence": self.evidence,
+        }
+
+
+class Detector(ABC):
+    """Base class for every detector; subclasses register with the registry."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    media_types: ClassVar[frozenset[MediaType]]
+
+    @abstractmethod
+    def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
+        """Return one finding per input, in order."""
+
+    def model_info(self) -> dict[str, Any]:
+        """What the audit trail records about this detector (override to add weights hashes)."""
+        return {"name": self.name, "version": self.version}

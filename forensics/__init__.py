@@ -1,0 +1,1 @@
+"""Media ingest and validation, the analysis pipeline, verdict fusion and Celery tasks."""

@@ -1,0 +1,45 @@
+"""Fusing detector findings into one verdict.
+
+The rule, documented so a reviewer can follow it:
+1. Findings that are not applicable (no face, text too short, ...) are left out.
+2. If no finding remains, the verdict is ``inconclusive`` with no score.
+3. The fused score is the maximum calibrated score: a single confident
+   detector is enough to flag an item (per-face maxima follow the same rule),
+   which favours catching fakes over silencing them.
+4. The verdict is ``likely_synthetic`` if any finding reaches its own
+   calibrated threshold, else ``likely_authentic``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from detectors.base import Finding, FindingLabel
+
+# Used only for a finding that came without its own calibrated threshold.
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class FusedVerdict:
+    verdict: str
+    score: float | None
+    reason: str
+
+
+def fuse(findings: Sequence[Finding]) -> FusedVerdict:
+    applicable = [f for f in findings if f.label is not FindingLabel.NOT_APPLICABLE and f.score is not None]
+    if not applicable:
+        skipped = [f"{f.detector}: {f.reason}" for f in findings if f.reason]
+        why = "no detector applies to this item" if not findings else "no detector could judge this item"
+        return FusedVerdict("inconclusive", None, "; ".join([why, *skipped]))
+    top = max(applicable, key=lambda f: f.score or 0.0)
+    flagged = [f for f in applicable if (f.score or 0.0) >= (f.threshold if f.threshold is not None else DEFAULT_THRESHOLD)]
+    if flagged:
+        names = ", ".join(f"{f.detector} ({f.score:.2f} ≥ {f.threshold if f.threshold is not None else DEFAULT_THRESHOLD:.2f})" for f in flagged)
+        return FusedVerdict("likely_synthetic", top.score, f"Above the calibrated threshold: {names}.")
+    return FusedVerdict(
+        "likely_authentic", top.score,
+        f"All {len(applicable)} applicable detector(s) scored below their calibrated thresholds "
+        f"(highest: {top.detector} at {top.score:.2f}).",
+    )

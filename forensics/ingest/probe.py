@@ -1,0 +1,134 @@
+"""Open each accepted file for real, so truncated files, decompression bombs
+and over-long videos are refused at the door rather than in a worker."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from detectors.base import MediaType
+from forensics.ingest.errors import CorruptMedia, EmptyInput, TooLarge, UnsupportedMedia
+from forensics.ingest.sniff import Sniffed
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_image_pixels: int
+    max_video_seconds: float
+    max_text_chars: int
+
+
+def decode_text(data: bytes) -> str | None:
+    """The text if ``data`` is UTF-8 without NUL bytes, else None."""
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def probe(path: Path, sniffed: Sniffed, limits: Limits) -> dict[str, Any]:
+    """Validate the file fully and return its properties (dimensions, duration, ...)."""
+    if sniffed.media_type is MediaType.IMAGE:
+        return probe_image(path, limits)
+    if sniffed.media_type is MediaType.VIDEO:
+        return probe_video(path, limits)
+    return probe_text(path.read_bytes(), limits)
+
+
+def probe_image(path: Path, limits: Limits) -> dict[str, Any]:
+    # Pillow's own guard (checked at open) uses the same limit as ours.
+    Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
+                pixels = width * height
+                if pixels > limits.max_image_pixels:
+                    raise TooLarge(
+                        f"The image is {width}×{height} = {pixels / 1e6:.1f} megapixels; the limit is "
+                        f"{limits.max_image_pixels / 1e6:.1f} (FORENSICS_MAX_IMAGE_PIXELS). "
+                        "Very large images are refused to protect against decompression bombs."
+                    )
+                fmt = img.format
+                mode = img.mode
+                frames = getattr(img, "n_frames", 1)
+                img.load()  # decodes every byte: a truncated file fails here
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise TooLarge(
+            f"The image has more pixels than the limit of {limits.max_image_pixels / 1e6:.1f} megapixels "
+            f"(FORENSICS_MAX_IMAGE_PIXELS) and is refused as a possible decompression bomb ({exc})."
+        ) from None
+    except UnidentifiedImageError:
+        raise CorruptMedia("The file has an image signature but could not be decoded.") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise CorruptMedia(f"The image is truncated or corrupt ({exc}).") from None
+    return {"width": width, "height": height, "format": fmt, "mode": mode, "frames": frames}
+
+
+def probe_video(path: Path, limits: Limits) -> dict[str, Any]:
+    import av  # imported here: only video needs FFmpeg
+
+    try:
+        with av.open(str(path)) as container:
+            streams = container.streams.video
+            if not streams:
+                raise UnsupportedMedia("The container has no video stream (audio-only files are not supported).")
+            stream = streams[0]
+            duration = _video_seconds(container, stream)
+            if duration is not None and duration > limits.max_video_seconds:
+                raise TooLarge(
+                    f"The video is {duration:.0f} s long; the limit is {limits.max_video_seconds:.0f} s "
+                    "(FORENSICS_MAX_VIDEO_SECONDS)."
+                )
+            first = next(container.decode(stream), None)
+            if first is None:
+                raise CorruptMedia("The video has no decodable frame.")
+            width, height = first.width, first.height
+            if width * height > limits.max_image_pixels:
+                raise TooLarge(f"Video frames of {width}×{height} exceed the pixel limit.")
+            rate = stream.average_rate or stream.base_rate
+            return {
+                "width": width,
+                "height": height,
+                "duration_seconds": round(duration, 3) if duration is not None else None,
+                "fps": round(float(rate), 3) if rate else None,
+                "frames": stream.frames or None,
+                "codec": stream.codec_context.name,
+                "container": container.format.name,
+            }
+    except (UnsupportedMedia, TooLarge, CorruptMedia):
+        raise
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise CorruptMedia(f"The video is truncated or corrupt ({exc}).") from None
+
+
+def _video_seconds(container, stream) -> float | None:  # type: ignore[no-untyped-def]
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return None
+
+
+def probe_text(data: bytes, limits: Limits) -> dict[str, Any]:
+    text = decode_text(data)
+    if text is None:
+        raise UnsupportedMedia("Text must be UTF-8 without NUL bytes.")
+    return text_properties(text, limits)
+
+
+def text_properties(text: str, limits: Limits) -> dict[str, Any]:
+    if not text.strip():
+        raise EmptyInput("The text is empty or only whitespace.")
+    if len(text) > limits.max_text_chars:
+        raise TooLarge(
+            f"The text has {len(text)} characters; the limit is {limits.max_text_chars} (FORENSICS_MAX_TEXT_CHARS)."
+        )
+    return {"characters": len(text), "words": len(text.split()), "lines": text.count("\n") + 1}

@@ -1,0 +1,93 @@
+"""What was submitted (MediaItem), each run over it (Analysis) and each
+detector's result (DetectorResult). Logic lives in services, not here."""
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from detectors.base import MediaType
+from webapp.accounts.models import Tenant
+
+
+class MediaItem(models.Model):
+    """One unique piece of content per tenant, stored content-addressed by SHA-256."""
+
+    MEDIA_TYPES = [(t.value, t.value) for t in MediaType]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="media_items")
+    sha256 = models.CharField(max_length=64)
+    media_type = models.CharField(max_length=10, choices=MEDIA_TYPES)
+    mime_type = models.CharField(max_length=100)
+    size_bytes = models.BigIntegerField()
+    original_name = models.CharField(max_length=255, blank=True)
+    storage_path = models.CharField(max_length=500)
+    properties = models.JSONField(default=dict, help_text="Dimensions, duration, frame rate, length.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "sha256"], name="unique_item_per_tenant")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.media_type}:{self.sha256[:12]}"
+
+
+class Verdict(models.TextChoices):
+    LIKELY_SYNTHETIC = "likely_synthetic", "Likely synthetic"
+    LIKELY_AUTHENTIC = "likely_authentic", "Likely authentic"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+
+
+class Analysis(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    TERMINAL_STATES = (State.DONE, State.FAILED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="analyses")
+    item = models.ForeignKey(MediaItem, on_delete=models.PROTECT, related_name="analyses")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
+    stage = models.CharField(max_length=40, blank=True, help_text="What the worker is doing now.")
+    progress = models.FloatField(default=0.0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    submitted_by = models.CharField(max_length=150)
+    source = models.CharField(max_length=20, default="api")  # api | ui | cli
+    verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    verdict_reason = models.TextField(blank=True)
+    provenance = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "analyses"
+
+    def __str__(self) -> str:
+        return f"analysis {self.id} ({self.state})"
+
+
+class DetectorResult(models.Model):
+    analysis = models.ForeignKey(Analysis, on_delete=models.CASCADE, related_name="detector_results")
+    detector = models.CharField(max_length=100)
+    version = models.CharField(max_length=50)
+    label = models.CharField(max_length=20)
+    score = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict)
+    model_info = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["analysis", "detector"], name="one_result_per_detector")]
+        ordering = ["detector"]

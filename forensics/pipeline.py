@@ -1,0 +1,178 @@
+"""The analysis pipeline: claim a job, gather provenance (cpu queue), run the
+applicable detectors (gpu queue), fuse their findings and record the result.
+
+Every state change is written to the database and the audit trail, so a job
+always ends ``done`` or ``failed`` with a reason, and a job whose worker
+died is picked up again (see ``forensics.recovery``).
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from detectors.base import Detector, Finding, MediaInput, MediaType
+from detectors.registry import add_detector_modules, create_detector, detectors_for
+from forensics.fusion import fuse
+from forensics.models import Analysis, DetectorResult
+from provenance.audit import append_event
+from provenance.metadata import extract_metadata
+
+log = logging.getLogger(__name__)
+State = Analysis.State
+
+_detector_cache: dict[str, Detector] = {}
+
+
+def media_path(analysis: Analysis) -> Path:
+    return Path(settings.MEDIA_ROOT) / analysis.item.storage_path
+
+
+def enabled_detector(name: str) -> bool:
+    return name not in settings.FORENSICS_DISABLED_DETECTORS
+
+
+def applicable_detectors(media_type: MediaType) -> list[str]:
+    add_detector_modules(settings.FORENSICS_DETECTOR_PLUGINS)
+    return detectors_for(media_type, enabled_detector)
+
+
+def claim(analysis_id: str, *, redelivered: bool = False) -> Analysis | None:
+    """Atomically move a queued job to running; None if another worker has it or it is finished.
+
+    A message the broker redelivers after a worker crash may re-claim a
+    job left ``running``.
+    """
+    claimable = [State.QUEUED, State.RUNNING] if redelivered else [State.QUEUED]
+    now = timezone.now()
+    claimed = Analysis.objects.filter(pk=analysis_id, state__in=claimable).update(
+        state=State.RUNNING, stage="provenance", attempts=F("attempts") + 1,
+        started_at=now, heartbeat_at=now, progress=0.05, error="",
+    )
+    if not claimed:
+        log.info("analysis not claimable; skipping", extra={"analysis": analysis_id})
+        return None
+    analysis = Analysis.objects.select_related("item", "tenant").get(pk=analysis_id)
+    if analysis.attempts > settings.FORENSICS_MAX_ATTEMPTS:
+        fail(analysis, f"gave up after {analysis.attempts - 1} attempts: the worker stopped each time")
+        return None
+    append_event(analysis.tenant, "system:worker", "analysis.started",
+                 item_id=str(analysis.item_id), analysis_id=str(analysis.id), payload={"attempt": analysis.attempts})
+    return analysis
+
+
+def report_progress(analysis: Analysis, stage: str, progress: float) -> None:
+    """Record what the worker is doing; doubles as the heartbeat the sweeper watches."""
+    analysis.stage, analysis.progress, analysis.heartbeat_at = stage, progress, timezone.now()
+    Analysis.objects.filter(pk=analysis.pk).update(stage=stage, progress=progress, heartbeat_at=analysis.heartbeat_at)
+
+
+def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None:
+    analysis = claim(analysis_id, redelivered=redelivered)
+    if analysis is None:
+        return
+    try:
+        item = analysis.item
+        media_type = MediaType(item.media_type)
+        metadata = extract_metadata(media_path(analysis), media_type)
+        analysis.provenance = {
+            "sha256": item.sha256,
+            "media_type": item.media_type,
+            "mime_type": item.mime_type,
+            "size_bytes": item.size_bytes,
+            "properties": item.properties,
+            "metadata": metadata,
+        }
+        Analysis.objects.filter(pk=analysis.pk).update(provenance=analysis.provenance)
+        report_progress(analysis, "provenance done", 0.3)
+        if applicable_detectors(media_type):
+            report_progress(analysis, "waiting for a detection worker", 0.35)
+            from forensics.tasks import run_detection_stage
+
+            run_detection_stage.delay(str(analysis.id))
+        else:
+            finalize(analysis, [], [])
+    except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
+        fail(analysis, _describe(exc))
+
+
+def _detector(name: str) -> Detector:
+    if name not in _detector_cache:
+        _detector_cache[name] = create_detector(name)
+    return _detector_cache[name]
+
+
+def run_detection_stage(analysis_id: str) -> None:
+    analysis = Analysis.objects.select_related("item", "tenant").filter(pk=analysis_id, state=State.RUNNING).first()
+    if analysis is None:
+        return
+    try:
+        item = analysis.item
+        media_type = MediaType(item.media_type)
+        path = media_path(analysis)
+        media = MediaInput(
+            media_type=media_type,
+            path=path,
+            text=path.read_text("utf-8") if media_type is MediaType.TEXT else None,
+            metadata={"properties": item.properties, "provenance": analysis.provenance},
+        )
+        names = applicable_detectors(media_type)
+        findings: list[Finding] = []
+        models: list[dict[str, Any]] = []
+        for index, name in enumerate(names):
+            report_progress(analysis, f"running {name}", 0.35 + 0.6 * index / len(names))
+            detector = _detector(name)
+            finding = detector.predict([media])[0]
+            info = detector.model_info()
+            DetectorResult.objects.update_or_create(
+                analysis=analysis, detector=finding.detector,
+                defaults={"version": finding.version, "label": finding.label.value, "score": finding.score,
+                          "threshold": finding.threshold, "reason": finding.reason,
+                          "evidence": finding.evidence, "model_info": info},
+            )
+            findings.append(finding)
+            models.append(info)
+        finalize(analysis, findings, models)
+    except Exception as exc:  # noqa: BLE001
+        fail(analysis, _describe(exc))
+
+
+def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str, Any]]) -> None:
+    fused = fuse(findings)
+    with transaction.atomic():
+        updated = Analysis.objects.filter(pk=analysis.pk, state=State.RUNNING).update(
+            state=State.DONE, stage="done", progress=1.0, verdict=fused.verdict, score=fused.score,
+            verdict_reason=fused.reason, finished_at=timezone.now(),
+        )
+        if not updated:
+            return
+        append_event(
+            analysis.tenant, "system:worker", "analysis.completed",
+            item_id=str(analysis.item_id), analysis_id=str(analysis.id),
+            payload={"verdict": fused.verdict, "score": fused.score,
+                     "findings": [{"detector": f.detector, "label": f.label.value, "score": f.score} for f in findings]},
+            model_versions=models,
+        )
+    log.info("analysis done", extra={"analysis": str(analysis.id), "verdict": fused.verdict, "score": fused.score})
+
+
+def fail(analysis: Analysis, reason: str) -> None:
+    with transaction.atomic():
+        updated = Analysis.objects.filter(pk=analysis.pk).exclude(state=State.DONE).update(
+            state=State.FAILED, stage="failed", error=reason, finished_at=timezone.now()
+        )
+        if updated:
+            append_event(analysis.tenant, "system:worker", "analysis.failed",
+                         item_id=str(analysis.item_id), analysis_id=str(analysis.id), payload={"error": reason})
+    log.error("analysis failed", extra={"analysis": str(analysis.id), "error": reason})
+
+
+def _describe(exc: BaseException) -> str:
+    log.debug("pipeline error", extra={"traceback": traceback.format_exc()})
+    return f"{type(exc).__name__}: {exc}"

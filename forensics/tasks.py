@@ -1,0 +1,28 @@
+"""Celery tasks: thin wrappers over ``forensics.pipeline`` and ``forensics.recovery``."""
+from __future__ import annotations
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from forensics import pipeline, recovery
+
+
+@shared_task(bind=True, name="forensics.tasks.run_provenance_stage")
+def run_provenance_stage(self, analysis_id: str) -> None:  # type: ignore[no-untyped-def]
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    pipeline.run_provenance_stage(analysis_id, redelivered=redelivered)
+
+
+@shared_task(name="forensics.tasks.run_detection_stage")
+def run_detection_stage(analysis_id: str) -> None:
+    pipeline.run_detection_stage(analysis_id)
+
+
+@shared_task(name="forensics.tasks.recover_stale_analyses")
+def recover_stale_analyses() -> dict[str, int]:
+    return recovery.recover_stale_analyses()
+
+
+@worker_ready.connect
+def _recover_on_start(**_: object) -> None:
+    recovery.recover_stale_analyses()

@@ -1,0 +1,1 @@
+"""Hashes, perceptual hashes, metadata, C2PA, the audit log and signed reports."""

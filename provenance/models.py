@@ -1,0 +1,61 @@
+"""The append-only, hash-chained audit trail (one chain per tenant).
+
+Rows are never updated or deleted: the model refuses it, and database
+triggers (see the migrations) refuse it for any client of the app's database.
+"""
+from __future__ import annotations
+
+from django.db import models
+
+from webapp.accounts.models import Tenant
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("audit events are append-only: UPDATE is not allowed")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("audit events are append-only: DELETE is not allowed")
+
+
+class AuditEvent(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="audit_events")
+    seq = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=60, db_index=True)
+    item_id = models.CharField(max_length=64, blank=True, db_index=True)
+    analysis_id = models.CharField(max_length=64, blank=True, db_index=True)
+    payload = models.JSONField(default=dict)
+    model_versions = models.JSONField(default=list)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tenant_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "seq"], name="one_event_per_seq")]
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are append-only: UPDATE is not allowed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("audit events are append-only: DELETE is not allowed")
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}#{self.seq} {self.action}"
+
+
+class AuditChainHead(models.Model):
+    """The newest event of a tenant's chain; locking this row serialises appends."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="audit_head")
+    seq = models.PositiveBigIntegerField(default=0)
+    entry_hash = models.CharField(max_length=64)

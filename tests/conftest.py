@@ -1,0 +1,181 @@
+"""Shared fixtures: tenants, users, API clients, and a real Celery worker process."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from django.conf import settings as django_settings
+
+TEST_PLUGINS = ["tests.support.detectors"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_report_header(config) -> list[str]:  # type: ignore[no-untyped-def]
+    db = django_settings.DATABASES["default"]
+    return [
+        f"forensics backends: database={db['ENGINE'].rsplit('.', 1)[-1]} "
+        f"broker={django_settings.CELERY_BROKER_URL.split('://')[0]} media={django_settings.MEDIA_ROOT}"
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _test_plugins(settings):  # type: ignore[no-untyped-def]
+    settings.FORENSICS_DETECTOR_PLUGINS = TEST_PLUGINS
+
+
+@pytest.fixture
+def tenant(db):  # type: ignore[no-untyped-def]
+    from webapp.accounts.models import Tenant
+
+    return Tenant.objects.create(slug="acme", name="Acme Platform")
+
+
+@pytest.fixture
+def other_tenant(db):  # type: ignore[no-untyped-def]
+    from webapp.accounts.models import Tenant
+
+    return Tenant.objects.create(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def actor(tenant):  # type: ignore[no-untyped-def]
+    from webapp.accounts.tenancy import system_actor
+
+    return system_actor(tenant, "user:test")
+
+
+def make_user(tenant, username: str, role: str = "moderator"):  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    from webapp.accounts.models import Membership
+
+    user = get_user_model().objects.create_user(username=username, password="correct horse battery")
+    Membership.objects.create(user=user, tenant=tenant, role=role)
+    return user
+
+
+@pytest.fixture
+def moderator_client(client, tenant):  # type: ignore[no-untyped-def]
+    client.force_login(make_user(tenant, "mod"))
+    return client
+
+
+@pytest.fixture
+def api_key(tenant) -> str:  # type: ignore[no-untyped-def]
+    from webapp.accounts.keys import issue_api_key
+
+    return issue_api_key(tenant, "test").plaintext
+
+
+@pytest.fixture
+def api(api_key):  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client
+
+
+@pytest.fixture
+def eager_celery(transactional_db) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Run tasks in-process (the CLI's default mode). Transactional, because
+    jobs are queued only when the submitting transaction commits."""
+    from webapp.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def database_url() -> str:
+    """The URL of the *test* database, for worker processes."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgresql://{s['USER']}{password}@{host}:{port}/{s['NAME']}"
+
+
+class WorkerProcess:
+    """A real ``celery worker`` subprocess consuming the test broker and database."""
+
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "FORENSICS_DETECTOR_PLUGINS": ",".join(TEST_PLUGINS),
+            "PYTHONPATH": str(REPO),
+            "LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "cpu,gpu", "--pool", "solo",
+             "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=REPO, env=env,
+        )
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def purge_broker() -> None:
+    url = django_settings.CELERY_BROKER_URL
+    if url.startswith("redis"):
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    else:
+        for folder in ("queue", "processed"):
+            for path in (django_settings.BROKER_DIR / folder).glob("*"):
+                path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def worker_factory(transactional_db) -> Iterator[type[WorkerProcess]]:  # type: ignore[no-untyped-def]
+    purge_broker()
+    started: list[WorkerProcess] = []
+
+    class Factory(WorkerProcess):
+        def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+            super().__init__(extra_env)
+            started.append(self)
+
+    yield Factory
+    for worker in started:
+        worker.stop()
+    purge_broker()
+
+
+@pytest.fixture
+def worker(worker_factory) -> WorkerProcess:  # type: ignore[no-untyped-def]
+    return worker_factory()
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.25, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")

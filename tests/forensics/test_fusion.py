@@ -1,0 +1,40 @@
+from detectors.base import Finding, FindingLabel
+from forensics.fusion import fuse
+
+
+def finding(name: str, score: float | None, threshold: float | None = 0.5) -> Finding:
+    if score is None:
+        return Finding(name, "1", FindingLabel.NOT_APPLICABLE, reason="no face found")
+    label = FindingLabel.SYNTHETIC if score >= (threshold or 0.5) else FindingLabel.AUTHENTIC
+    return Finding(name, "1", label, score=score, threshold=threshold)
+
+
+def test_no_findings_is_inconclusive() -> None:
+    fused = fuse([])
+    assert (fused.verdict, fused.score) == ("inconclusive", None)
+
+
+def test_only_not_applicable_findings_are_inconclusive_with_reasons() -> None:
+    fused = fuse([finding("face", None)])
+    assert fused.verdict == "inconclusive" and "no face found" in fused.reason
+
+
+def test_any_detector_over_its_own_threshold_flags_the_item() -> None:
+    fused = fuse([finding("a", 0.2), finding("b", 0.35, threshold=0.3), finding("c", None)])
+    assert fused.verdict == "likely_synthetic"
+    assert fused.score == 0.35
+    assert "b (0.35" in fused.reason
+
+
+def test_all_below_threshold_is_authentic_with_max_score() -> None:
+    fused = fuse([finding("a", 0.2), finding("b", 0.45)])
+    assert (fused.verdict, fused.score) == ("likely_authentic", 0.45)
+
+
+def test_finding_validates_its_score() -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        Finding("x", "1", FindingLabel.SYNTHETIC, score=1.5)
+    with pytest.raises(ValueError):
+        Finding("x", "1", FindingLabel.NOT_APPLICABLE, score=0.5)

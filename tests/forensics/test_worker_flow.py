@@ -1,0 +1,60 @@
+"""Upload -> queue -> a real worker process -> result, on the configured database and broker."""
+import os
+import time
+
+import pytest
+from django.conf import settings
+
+from forensics.models import Analysis
+from provenance.audit import verify_chain
+from tests.conftest import wait_for
+from tests.support.media import jpeg_bytes
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def state_of(analysis_id: str) -> str:
+    return Analysis.objects.get(pk=analysis_id).state
+
+
+def test_api_upload_is_processed_by_a_worker(worker, api, tenant) -> None:
+    response = api.post("/api/v1/analyses", {"file": _upload("face.jpg", jpeg_bytes(seed=11))}, format="multipart")
+    assert response.status_code == 202, response.content
+    analysis_id = response.json()["id"]
+    assert response.json()["state"] == "queued"
+    wait_for(lambda: state_of(analysis_id) in ("done", "failed"), what="the worker to finish the analysis")
+    body = api.get(f"/api/v1/analyses/{analysis_id}").json()
+    assert body["state"] == "done", body["error"]
+    assert body["verdict"] in ("likely_synthetic", "likely_authentic")
+    assert {d["detector"] for d in body["detectors"]} == {"test-brightness", "test-gated"}
+    assert body["provenance"]["properties"]["width"] == 96
+    assert verify_chain(tenant).ok
+
+
+def test_a_job_survives_its_worker_being_killed(worker_factory, api, tenant, tmp_path, settings) -> None:
+    """kill -9 the worker in the middle of a job; a new worker's start-up sweep runs it again."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    stale_after = "2"
+    env = {"FORENSICS_TEST_GATE_DIR": str(gate), "FORENSICS_STALE_AFTER_SECONDS": stale_after}
+    first = worker_factory(env)
+    response = api.post("/api/v1/analyses", {"file": _upload("x.jpg", jpeg_bytes(seed=12))}, format="multipart")
+    analysis_id = response.json()["id"]
+    wait_for(lambda: any(gate.glob("started-*")), what="the first worker to start the job")
+    first.kill()
+    assert state_of(analysis_id) == "running"
+
+    time.sleep(float(stale_after) + 1)  # let the heartbeat go stale
+    (gate / "open").touch()
+    worker_factory(env)
+    wait_for(lambda: state_of(analysis_id) in ("done", "failed"), what="the second worker to finish the job")
+    analysis = Analysis.objects.get(pk=analysis_id)
+    assert analysis.state == "done", analysis.error
+    assert analysis.attempts == 2
+    assert verify_chain(tenant).ok
+
+
+def _upload(name: str, data: bytes):  # type: ignore[no-untyped-def]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)

@@ -1,0 +1,95 @@
+"""The audit chain verifies, and tampering in the database itself is caught."""
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from provenance.db_triggers import SQLITE_FORWARD
+from provenance.audit import append_event, verify_chain
+from provenance.models import AppendOnlyError, AuditChainHead, AuditEvent
+
+
+def three_events(tenant):  # type: ignore[no-untyped-def]
+    return [append_event(tenant, "user:alice", f"test.step{i}", item_id="item-1", payload={"i": i}) for i in range(3)]
+
+
+def test_chain_links_and_verifies(tenant) -> None:
+    events = three_events(tenant)
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert events[1].prev_hash == events[0].entry_hash
+    report = verify_chain(tenant)
+    assert report.ok and report.checked == 3 and report.head_hash == events[-1].entry_hash
+
+
+def test_chains_are_per_tenant(tenant, other_tenant) -> None:
+    three_events(tenant)
+    other = append_event(other_tenant, "user:bob", "test.x")
+    assert other.seq == 1
+    assert verify_chain(other_tenant).ok and verify_chain(tenant).ok
+
+
+def test_the_app_refuses_to_update_or_delete(tenant) -> None:
+    event = three_events(tenant)[0]
+    event.action = "changed"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(tenant=tenant).update(actor="mallory")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(tenant=tenant).delete()
+
+
+def test_the_database_refuses_a_raw_update(tenant) -> None:
+    three_events(tenant)
+    with pytest.raises(DatabaseError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE provenance_auditevent SET actor = 'mallory' WHERE seq = 2")
+
+
+def _tamper(sql: str) -> None:
+    """What an attacker with database-owner rights could do: bypass the trigger."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A superuser session can switch user triggers off for itself.
+            cursor.execute("SET session_replication_role = replica")
+            cursor.execute(sql)
+            cursor.execute("SET session_replication_role = origin")
+        else:
+            cursor.execute("DROP TRIGGER provenance_auditevent_append_only")
+            cursor.execute(sql)
+            cursor.execute(SQLITE_FORWARD)
+
+
+def test_altered_payload_is_caught(tenant) -> None:
+    three_events(tenant)
+    _tamper("""UPDATE provenance_auditevent SET payload = '{"i": 42}' WHERE seq = 2""")
+    report = verify_chain(tenant)
+    assert not report.ok and report.first_broken_seq == 2 and "altered" in report.reason
+
+
+def test_removed_event_is_caught(tenant) -> None:
+    three_events(tenant)
+    _tamper("DELETE FROM provenance_auditevent WHERE seq = 2")
+    report = verify_chain(tenant)
+    assert not report.ok and report.first_broken_seq == 2 and "missing" in report.reason
+
+
+def test_truncated_tail_is_caught_by_the_head(tenant) -> None:
+    three_events(tenant)
+    _tamper("DELETE FROM provenance_auditevent WHERE seq = 3")
+    report = verify_chain(tenant)
+    assert not report.ok and "removed" in report.reason
+    assert AuditChainHead.objects.get(tenant=tenant).seq == 3
+
+
+def test_verify_audit_command_reports_the_broken_link(tenant, capsys) -> None:
+    from django.core.management import call_command
+
+    three_events(tenant)
+    call_command("verify_audit")
+    assert "acme: OK, 3 events" in capsys.readouterr().out
+    _tamper("UPDATE provenance_auditevent SET actor = 'mallory' WHERE seq = 1")
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_audit", tenant="acme")
+    assert exit_info.value.code == 1
+    assert "BROKEN at event #1" in capsys.readouterr().out

@@ -1,0 +1,72 @@
+"""Real media files made on the fly for tests (no fixtures checked in)."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+REAL_FACES = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "celeba-10k" / "images"
+
+
+def noise_image(size: tuple[int, int] = (96, 64), seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+
+
+def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (96, 64), exif: dict[int, object] | None = None,
+               xmp: bytes | None = None) -> bytes:
+    img = noise_image(size, seed)
+    buf = io.BytesIO()
+    kwargs: dict[str, object] = {"quality": 90}
+    if exif:
+        e = Image.Exif()
+        for tag, value in exif.items():
+            e[tag] = value
+        kwargs["exif"] = e
+    if xmp:
+        kwargs["xmp"] = xmp
+    img.save(buf, "JPEG", **kwargs)
+    return buf.getvalue()
+
+
+def png_bytes(seed: int = 0, size: tuple[int, int] = (64, 64), text: dict[str, str] | None = None) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
+    buf = io.BytesIO()
+    noise_image(size, seed).save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG that declares a huge canvas: the shape of a decompression bomb."""
+    buf = io.BytesIO()
+    Image.new("1", (width, height)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def mp4_bytes(frames: int = 12, size: tuple[int, int] = (64, 48), fps: int = 12) -> bytes:
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(frames):
+            arr = np.full((size[1], size[0], 3), (i * 20) % 255, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buf.getvalue()
+
+
+XMP_AI = b"""<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
+ xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+ Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+ xmp:CreatorTool="Stable Diffusion XL"/>
+</rdf:RDF></x:xmpmeta><?xpacket end='w'?>"""

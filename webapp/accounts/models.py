@@ -1,0 +1,67 @@
+"""Tenants, their members' roles, and their API keys.
+
+Every row the service stores belongs to exactly one tenant; isolation is
+enforced by always querying through the caller's tenant (see
+``webapp.accounts.tenancy``).
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Tenant(models.Model):
+    class Kind(models.TextChoices):
+        PLATFORM = "platform", "Platform"
+        ORGANISATION = "organisation", "Organisation"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PLATFORM)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Role(models.TextChoices):
+    MODERATOR = "moderator", "Moderator"
+    COMPLIANCE = "compliance", "Compliance"
+    ADMIN = "admin", "Admin"
+
+
+class Membership(models.Model):
+    """A user's one tenant and role. One tenant per user keeps isolation simple."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MODERATOR)
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant} ({self.role})"
+
+
+class ApiKey(models.Model):
+    """A tenant's key for the REST API. Only a SHA-256 of the secret is stored:
+    the key is shown once, at creation."""
+
+    class Scope(models.TextChoices):
+        ANALYSE = "analyse", "Submit analyses"
+        READ = "read", "Read results"
+        EXPORT = "export", "Export reports"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant}:{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,44 @@
+"""Who is asking, on behalf of which tenant: the one place that answers it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from webapp.accounts.models import Membership, Role, Tenant
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The subject of an action, as the audit trail records it."""
+
+    tenant: Tenant
+    label: str  # "user:alice" or "api-key:ab12cd34" or "system:cli"
+    role: str | None
+    scopes: frozenset[str]
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+_ROLE_SCOPES = {
+    Role.MODERATOR: frozenset({"analyse", "read", "review"}),
+    Role.COMPLIANCE: frozenset({"read", "export"}),
+    Role.ADMIN: frozenset({"analyse", "read", "review", "export", "admin"}),
+}
+
+
+def actor_for_request(request) -> Actor | None:  # type: ignore[no-untyped-def]
+    """Resolve the tenant and permissions of a request (API key or session user)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    api_key = getattr(user, "api_key", None)
+    if api_key is not None:
+        return Actor(api_key.tenant, f"api-key:{api_key.prefix}", None, frozenset(api_key.scopes))
+    membership = Membership.objects.select_related("tenant").filter(user=user).first()
+    if membership is None:
+        return None
+    return Actor(membership.tenant, f"user:{user.get_username()}", membership.role, _ROLE_SCOPES[Role(membership.role)])
+
+
+def system_actor(tenant: Tenant, label: str = "system") -> Actor:
+    return Actor(tenant, label, None, frozenset(_ROLE_SCOPES[Role.ADMIN]))

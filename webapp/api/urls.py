@@ -1,0 +1,14 @@
+from django.urls import path
+from rest_framework.permissions import AllowAny
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from webapp.api import views
+
+app_name = "api"
+urlpatterns = [
+    path("analyses", views.AnalysisListCreate.as_view(), name="analyses"),
+    path("analyses/<uuid:pk>", views.AnalysisDetail.as_view(), name="analysis"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="redoc"),
+]

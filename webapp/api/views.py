@@ -1,0 +1,66 @@
+"""REST API v1: thin views over ``forensics.services``; tenant scoping on every query."""
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from forensics import services
+from forensics.models import Analysis
+from webapp.api.serializers import AnalysisCreateSerializer, AnalysisSerializer
+
+FILTERS = ("state", "verdict", "media_type")
+
+
+def tenant_analyses(request: Request) -> QuerySet[Analysis]:
+    return (
+        Analysis.objects.filter(tenant=request.actor.tenant)
+        .select_related("item")
+        .prefetch_related("detector_results")
+    )
+
+
+class AnalysisListCreate(generics.ListCreateAPIView):
+    serializer_class = AnalysisSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    required_scopes = {"GET": "read", "POST": "analyse"}
+
+    def get_queryset(self) -> QuerySet[Analysis]:
+        qs = tenant_analyses(self.request)
+        for name in FILTERS:
+            value = self.request.query_params.get(name)
+            if value:
+                qs = qs.filter(**{("item__media_type" if name == "media_type" else name): value})
+        return qs.order_by("-created_at")
+
+    @extend_schema(
+        parameters=[OpenApiParameter(name, OpenApiTypes.STR, description=f"Filter by {name}") for name in FILTERS]
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=AnalysisCreateSerializer, responses={202: AnalysisSerializer})
+    def post(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        form = AnalysisCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        if "file" in form.validated_data:
+            upload = form.validated_data["file"]
+            analysis = services.submit_chunks(request.actor, upload.chunks(), original_name=upload.name or "", source="api")
+        else:
+            analysis = services.submit_text(request.actor, form.validated_data["text"], source="api")
+        analysis = tenant_analyses(request).get(pk=analysis.pk)
+        body = AnalysisSerializer(analysis).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": f"/api/v1/analyses/{analysis.id}"})
+
+
+class AnalysisDetail(generics.RetrieveAPIView):
+    serializer_class = AnalysisSerializer
+    lookup_field = "pk"
+    required_scopes = {"GET": "read"}
+
+    def get_queryset(self) -> QuerySet[Analysis]:
+        return tenant_analyses(self.request)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from webapp.ui import views
+
+app_name = "ui"
+urlpatterns = [
+    path("", views.items, name="items"),
+    path("upload/", views.upload, name="upload"),
+    path("items/<uuid:pk>/", views.item, name="item"),
+    path("items/<uuid:pk>/status", views.item_status, name="item_status"),
+]

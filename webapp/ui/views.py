@@ -1,0 +1,102 @@
+"""The moderator console: server-rendered pages over the same services as the API."""
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from forensics import services
+from forensics.ingest.errors import IngestError
+from forensics.models import Analysis, Verdict
+from forensics.presenters import analysis_to_dict
+from provenance.models import AuditEvent
+from webapp.accounts.tenancy import Actor, actor_for_request
+
+
+def _actor(request: HttpRequest, scope: str = "read") -> Actor:
+    actor = actor_for_request(request)
+    if actor is None:
+        raise PermissionDenied("Your account does not belong to a tenant; ask an admin to add you.")
+    if not actor.can(scope):
+        raise PermissionDenied(f"Your role cannot do this (needs '{scope}').")
+    return actor
+
+
+@login_required
+def items(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    qs = Analysis.objects.filter(tenant=actor.tenant).select_related("item").order_by("-created_at")
+    state, verdict = request.GET.get("state", ""), request.GET.get("verdict", "")
+    if state:
+        qs = qs.filter(state=state)
+    if verdict:
+        qs = qs.filter(verdict=verdict)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(request, "ui/items.html", {
+        "page": page, "state": state, "verdict": verdict,
+        "states": Analysis.State.choices, "verdicts": Verdict.choices,
+        "pending": any(a.state in ("queued", "running") for a in page),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request, "analyse")
+    if request.method == "POST":
+        files = request.FILES.getlist("files")
+        text = request.POST.get("text", "")
+        if not files and not text.strip():
+            messages.error(request, "Choose at least one file or paste some text.")
+            return render(request, "ui/upload.html", status=400)
+        created, refused = [], []
+        for upload in files:
+            try:
+                created.append(services.submit_chunks(actor, upload.chunks(), original_name=upload.name, source="ui"))
+            except IngestError as exc:
+                refused.append(f"{upload.name}: {exc.detail}")
+        if text.strip():
+            try:
+                created.append(services.submit_text(actor, text, source="ui"))
+            except IngestError as exc:
+                refused.append(f"Text: {exc.detail}")
+        for reason in refused:
+            messages.error(request, reason)
+        if created:
+            messages.success(request, f"{len(created)} item(s) queued for analysis.")
+        if len(created) == 1 and not refused:
+            return redirect("ui:item", pk=created[0].pk)
+        if refused and not created:
+            return render(request, "ui/upload.html", status=400)
+        return redirect("ui:items")
+    return render(request, "ui/upload.html")
+
+
+@login_required
+def item(request: HttpRequest, pk: str) -> HttpResponse:
+    actor = _actor(request)
+    analysis = get_object_or_404(
+        Analysis.objects.select_related("item").prefetch_related("detector_results"), pk=pk, tenant=actor.tenant
+    )
+    data = analysis_to_dict(analysis)
+    history = AuditEvent.objects.filter(tenant=actor.tenant, item_id=str(analysis.item_id)).order_by("seq")
+    return render(request, "ui/item.html", {
+        "analysis": analysis, "data": data, "history": history,
+        "metadata": data["provenance"].get("metadata", {}),
+        "provenance_json": json.dumps(data["provenance"], indent=2, ensure_ascii=False),
+    })
+
+
+@login_required
+def item_status(request: HttpRequest, pk: str) -> JsonResponse:
+    """Polled by the item and list pages for live progress."""
+    actor = _actor(request)
+    analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
+    return JsonResponse({"state": analysis.state, "stage": analysis.stage, "progress": analysis.progress,
+                         "verdict": analysis.verdict or None})
