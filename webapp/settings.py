@@ -140,7 +140,7 @@ FORENSICS_DETECTOR_PLUGINS = env_list("FORENSICS_DETECTOR_PLUGINS", [])
 
 # --- Celery ---------------------------------------------------------------
 _redis_url = env_str("REDIS_URL", "")
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", _redis_url or "filesystem://")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", _redis_url or "filesystem://localhost/")
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: messages are files under var/broker, so the web
@@ -228,6 +228,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "celery": {"level": "INFO"},
     },
 }

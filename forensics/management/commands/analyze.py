@@ -6,6 +6,7 @@ sends it to the workers instead and waits for the result.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -36,6 +37,8 @@ class Command(BaseCommand):
                timeout: float, **options) -> None:  # type: ignore[no-untyped-def]
         if not paths and not text:
             raise CommandError("give at least one PATH or --text")
+        if options["verbosity"] < 2:
+            logging.getLogger().setLevel(logging.WARNING)  # keep the terminal for results
         if not queue:
             from webapp.celery import app
 

@@ -1,0 +1,55 @@
+"""``make bench``: run every benchmark on a throw-away embedded install and print a table.
+
+Each benchmark returns rows of (name, value, unit, notes). Run one group with
+``python -m benchmarks pipeline``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Callable
+
+os.environ.setdefault("FORENSICS_VAR_DIR", tempfile.mkdtemp(prefix="forensics-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from benchmarks import pipeline  # noqa: E402
+
+Row = tuple[str, float, str, str]
+GROUPS: dict[str, Callable[[], list[Row]]] = {
+    "pipeline": pipeline.run,
+}
+
+
+def print_table(rows: list[Row]) -> None:
+    headers = ("benchmark", "value", "unit", "notes")
+    cells = [(name, f"{value:,.2f}", unit, notes) for name, value, unit, notes in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    print(line)
+    print("-" * len(line))
+    for c in cells:
+        print("  ".join(v.rjust(w) if i == 1 else v.ljust(w) for i, (v, w) in enumerate(zip(c, widths))))
+
+
+def main(argv: list[str]) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    chosen = argv or list(GROUPS)
+    unknown = [g for g in chosen if g not in GROUPS]
+    if unknown:
+        sys.exit(f"unknown benchmark group(s) {unknown}; choose from {sorted(GROUPS)}")
+    rows: list[Row] = []
+    for group in chosen:
+        rows.extend(GROUPS[group]())
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
