@@ -23,6 +23,13 @@ if ! redis_up && command -v redis-server >/dev/null; then
   sleep 1
 fi
 
+# The browser test drives Debian's Chromium (no browser download); install it if we can.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "Installing Debian's chromium for the browser test"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "!!! could not install chromium: the browser test will be skipped"
+fi
+
 run_pass() {  # name, then extra environment, then pytest args after --
   local name=$1; shift
   local envs=()

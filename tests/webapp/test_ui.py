@@ -57,3 +57,13 @@ def test_status_endpoint_reports_progress(moderator_client, tenant) -> None:
     analysis = services.submit_chunks(system_actor(tenant), [jpeg_bytes(seed=42)])
     body = moderator_client.get(f"/items/{analysis.id}/status").json()
     assert body["state"] == "queued" and body["progress"] == 0.0
+
+
+def test_media_is_served_to_its_tenant_only(moderator_client, tenant, other_tenant) -> None:
+    data = jpeg_bytes(seed=43)
+    ours = services.submit_chunks(system_actor(tenant), [data])
+    theirs = services.submit_chunks(system_actor(other_tenant), [jpeg_bytes(seed=44)])
+    response = moderator_client.get(f"/items/{ours.id}/media")
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert b"".join(response.streaming_content) == data
+    assert moderator_client.get(f"/items/{theirs.id}/media").status_code == 404

@@ -8,4 +8,5 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("items/<uuid:pk>/", views.item, name="item"),
     path("items/<uuid:pk>/status", views.item_status, name="item_status"),
+    path("items/<uuid:pk>/media", views.item_media, name="item_media"),
 ]

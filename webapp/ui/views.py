@@ -7,13 +7,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from forensics import services
 from forensics.ingest.errors import IngestError
 from forensics.models import Analysis, Verdict
+from forensics.pipeline import media_path
 from forensics.presenters import analysis_to_dict
 from provenance.models import AuditEvent
 from webapp.accounts.tenancy import Actor, actor_for_request
@@ -85,12 +86,26 @@ def item(request: HttpRequest, pk: str) -> HttpResponse:
         Analysis.objects.select_related("item").prefetch_related("detector_results"), pk=pk, tenant=actor.tenant
     )
     data = analysis_to_dict(analysis)
+    text_preview = ""
+    if analysis.item.media_type == "text":
+        text_preview = media_path(analysis).read_text("utf-8")[:5000]
     history = AuditEvent.objects.filter(tenant=actor.tenant, item_id=str(analysis.item_id)).order_by("seq")
     return render(request, "ui/item.html", {
-        "analysis": analysis, "data": data, "history": history,
+        "analysis": analysis, "data": data, "history": history, "text_preview": text_preview,
         "metadata": data["provenance"].get("metadata", {}),
         "provenance_json": json.dumps(data["provenance"], indent=2, ensure_ascii=False),
     })
+
+
+@login_required
+def item_media(request: HttpRequest, pk: str) -> FileResponse:
+    """The submitted file itself, for the item page (same tenant only; never executed by the browser)."""
+    actor = _actor(request)
+    analysis = get_object_or_404(Analysis.objects.select_related("item"), pk=pk, tenant=actor.tenant)
+    response = FileResponse(media_path(analysis).open("rb"), content_type=analysis.item.mime_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @login_required
