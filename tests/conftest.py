@@ -179,3 +179,19 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.25, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Worker processes and the live server may still hold a connection to the
+    PostgreSQL test database when the run ends; end them so it can be dropped."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )

@@ -1,0 +1,1 @@
+"""Evaluation of detectors: metrics, reports and plots (no Django)."""
