@@ -58,6 +58,9 @@ class Finding:
     threshold: float | None = None
     reason: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Pictures for people (heatmaps, timelines): name -> PNG bytes. The
+    # pipeline stores them and puts their URLs into the evidence.
+    artifacts: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.score is not None and not 0.0 <= self.score <= 1.0:
@@ -78,11 +81,19 @@ class Finding:
 
 
 class Detector(ABC):
-    """Base class for every detector; subclasses register with the registry."""
+    """Base class for every detector; subclasses register with the registry.
+
+    The pipeline constructs detectors as ``cls(models_dir=..., device=...)``;
+    a detector that needs neither may ignore them.
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]
     media_types: ClassVar[frozenset[MediaType]]
+
+    def __init__(self, models_dir: Path | None = None, device: str = "cpu") -> None:
+        self.models_dir = models_dir
+        self.device = device
 
     @abstractmethod
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:

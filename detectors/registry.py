@@ -13,7 +13,11 @@ from detectors.base import Detector, MediaType
 
 _REGISTRY: dict[str, type[Detector]] = {}
 # Modules whose import registers the shipped detectors; one place to add one.
-BUILTIN_DETECTOR_MODULES: tuple[str, ...] = ()
+BUILTIN_DETECTOR_MODULES: tuple[str, ...] = (
+    "detectors.synthetic_image",
+    "detectors.faces",
+    "detectors.video",
+)
 
 D = TypeVar("D", bound=type[Detector])
 

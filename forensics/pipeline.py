@@ -8,6 +8,7 @@ died is picked up again (see ``forensics.recovery``).
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from detectors.base import Detector, Finding, MediaInput, MediaType
+from detectors.device import resolve_device
 from detectors.registry import add_detector_modules, create_detector, detectors_for
 from forensics.fusion import fuse
 from forensics.models import Analysis, DetectorResult
@@ -103,9 +105,41 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
 
 
 def _detector(name: str) -> Detector:
+    """Detectors load their weights once per worker process and stay loaded."""
     if name not in _detector_cache:
-        _detector_cache[name] = create_detector(name)
+        _detector_cache[name] = create_detector(
+            name, models_dir=Path(settings.MODELS_DIR), device=resolve_device(settings.FORENSICS_DEVICE),
+            **settings.FORENSICS_DETECTOR_OPTIONS.get(name, {}),
+        )
     return _detector_cache[name]
+
+
+ARTIFACT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def artifact_relpath(analysis_id: str, detector: str, name: str) -> str:
+    return f"artifacts/{analysis_id}/{detector}--{name}.png"
+
+
+def artifact_path(analysis: Analysis, detector: str, name: str) -> Path | None:
+    """The stored picture ``name`` of ``detector`` for this analysis, if it exists."""
+    result = analysis.detector_results.filter(detector=detector).first()
+    rel = (result.evidence.get("artifacts", {}) if result else {}).get(name)
+    return Path(settings.MEDIA_ROOT) / rel if rel else None
+
+
+def store_artifacts(analysis: Analysis, finding: Finding) -> dict[str, str]:
+    """Write a finding's pictures under MEDIA_ROOT; returns name -> relative path."""
+    stored = {}
+    for name, png in finding.artifacts.items():
+        if not ARTIFACT_NAME.match(name) or not png.startswith(b"\x89PNG"):
+            raise ValueError(f"{finding.detector}: artifact {name!r} must be a PNG with a simple name")
+        rel = artifact_relpath(str(analysis.id), finding.detector, name)
+        path = Path(settings.MEDIA_ROOT) / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png)
+        stored[name] = rel
+    return stored
 
 
 def run_detection_stage(analysis_id: str) -> None:
@@ -130,11 +164,14 @@ def run_detection_stage(analysis_id: str) -> None:
             detector = _detector(name)
             finding = detector.predict([media])[0]
             info = detector.model_info()
+            evidence = dict(finding.evidence)
+            if finding.artifacts:
+                evidence["artifacts"] = store_artifacts(analysis, finding)
             DetectorResult.objects.update_or_create(
                 analysis=analysis, detector=finding.detector,
                 defaults={"version": finding.version, "label": finding.label.value, "score": finding.score,
                           "threshold": finding.threshold, "reason": finding.reason,
-                          "evidence": finding.evidence, "model_info": info},
+                          "evidence": evidence, "model_info": info},
             )
             findings.append(finding)
             models.append(info)

@@ -26,7 +26,12 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
         "detectors": [
             {
                 "detector": r.detector, "version": r.version, "label": r.label, "score": r.score,
-                "threshold": r.threshold, "reason": r.reason, "evidence": r.evidence,
+                "threshold": r.threshold, "reason": r.reason,
+                "evidence": {k: v for k, v in r.evidence.items() if k != "artifacts"},
+                "artifacts": {
+                    name: f"/api/v1/analyses/{analysis.id}/artifacts/{r.detector}/{name}"
+                    for name in r.evidence.get("artifacts", {})
+                },
             }
             for r in analysis.detector_results.all()
         ],

@@ -30,7 +30,7 @@ def test_image_runs_registered_detectors_and_fuses(actor) -> None:
 
 
 def test_without_detectors_the_verdict_is_inconclusive(actor, settings) -> None:
-    settings.FORENSICS_DISABLED_DETECTORS = ["test-brightness", "test-gated"]
+    settings.FORENSICS_DISABLED_DETECTORS = [*settings.FORENSICS_DISABLED_DETECTORS, "test-brightness", "test-gated"]
     analysis = services.submit_chunks(actor, [jpeg_bytes()], original_name="x.jpg")
     analysis.refresh_from_db()
     assert (analysis.state, analysis.verdict, analysis.score) == ("done", "inconclusive", None)

@@ -42,6 +42,7 @@ class DetectorResultSerializer(serializers.Serializer):
     threshold = serializers.FloatField(allow_null=True)
     reason = serializers.CharField()
     evidence = serializers.DictField()
+    artifacts = serializers.DictField(child=serializers.CharField(), help_text="Picture name -> URL (PNG)")
 
 
 class AnalysisSerializer(serializers.Serializer):

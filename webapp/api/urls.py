@@ -8,6 +8,8 @@ app_name = "api"
 urlpatterns = [
     path("analyses", views.AnalysisListCreate.as_view(), name="analyses"),
     path("analyses/<uuid:pk>", views.AnalysisDetail.as_view(), name="analysis"),
+    path("analyses/<uuid:pk>/artifacts/<slug:detector>/<slug:name>", views.AnalysisArtifact.as_view(),
+         name="artifact"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="redoc"),

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from rest_framework.exceptions import NotFound
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -11,6 +14,7 @@ from rest_framework.response import Response
 
 from forensics import services
 from forensics.models import Analysis
+from forensics.pipeline import artifact_path
 from webapp.api.serializers import AnalysisCreateSerializer, AnalysisSerializer
 
 FILTERS = ("state", "verdict", "media_type")
@@ -64,3 +68,17 @@ class AnalysisDetail(generics.RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[Analysis]:
         return tenant_analyses(self.request)
+
+
+class AnalysisArtifact(generics.GenericAPIView):
+    """A picture produced by a detector (heatmap, face boxes, timeline), as PNG."""
+
+    required_scopes = {"GET": "read"}
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: str, detector: str, name: str) -> FileResponse:
+        analysis = get_object_or_404(tenant_analyses(request), pk=pk)
+        path = artifact_path(analysis, detector, name)
+        if path is None or not path.exists():
+            raise NotFound(f"analysis {pk} has no picture {name!r} from {detector!r}")
+        return FileResponse(path.open("rb"), content_type="image/png")

@@ -9,4 +9,5 @@ urlpatterns = [
     path("items/<uuid:pk>/", views.item, name="item"),
     path("items/<uuid:pk>/status", views.item_status, name="item_status"),
     path("items/<uuid:pk>/media", views.item_media, name="item_media"),
+    path("items/<uuid:pk>/artifacts/<slug:detector>/<slug:name>", views.item_artifact, name="item_artifact"),
 ]

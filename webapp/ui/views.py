@@ -7,14 +7,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from forensics import services
 from forensics.ingest.errors import IngestError
 from forensics.models import Analysis, Verdict
-from forensics.pipeline import media_path
+from forensics.pipeline import artifact_path, media_path
 from forensics.presenters import analysis_to_dict
 from provenance.models import AuditEvent
 from webapp.accounts.tenancy import Actor, actor_for_request
@@ -92,6 +92,7 @@ def item(request: HttpRequest, pk: str) -> HttpResponse:
     history = AuditEvent.objects.filter(tenant=actor.tenant, item_id=str(analysis.item_id)).order_by("seq")
     return render(request, "ui/item.html", {
         "analysis": analysis, "data": data, "history": history, "text_preview": text_preview,
+        "pictures": [{"detector": d["detector"], "name": name} for d in data["detectors"] for name in d["artifacts"]],
         "metadata": data["provenance"].get("metadata", {}),
         "provenance_json": json.dumps(data["provenance"], indent=2, ensure_ascii=False),
     })
@@ -106,6 +107,16 @@ def item_media(request: HttpRequest, pk: str) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@login_required
+def item_artifact(request: HttpRequest, pk: str, detector: str, name: str) -> FileResponse:
+    actor = _actor(request)
+    analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
+    path = artifact_path(analysis, detector, name)
+    if path is None or not path.exists():
+        raise Http404("no such picture")
+    return FileResponse(path.open("rb"), content_type="image/png")
 
 
 @login_required

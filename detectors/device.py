@@ -1,0 +1,14 @@
+"""Choosing where models run: the one place that interprets FORENSICS_DEVICE."""
+from __future__ import annotations
+
+import torch
+
+
+def resolve_device(spec: str = "auto") -> str:
+    """``auto`` picks the first CUDA device when there is one, else the CPU."""
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if spec.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"FORENSICS_DEVICE={spec} but no CUDA device is visible; use 'cpu' or 'auto'")
+    return spec

@@ -1,0 +1,148 @@
+"""Finding faces (MTCNN from facenet-pytorch, weights inside its wheel) and the
+per-face synthetic detector.
+
+Faces are cropped with the framing of aligned face datasets (a square 1.5x the
+face box, centred on it) so that the crops the detector sees in service look
+like the crops it was trained on. A face the detector cannot see well is
+reported as such, never scored low.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaType
+from detectors.registry import register_detector
+from detectors.synthetic_image import DEFAULT_MODELS_DIR, CalibratedImageModel
+
+MIN_FACE_PROBABILITY = 0.90
+MIN_FACE_PIXELS = 20  # shorter side of the face box, in the original image
+CROP_SCALE = 1.5
+_DETECT_MIN_SIDE = 160  # small images are upscaled for detection only
+
+
+@dataclass(frozen=True)
+class Face:
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in image pixels
+    probability: float
+    crop: Image.Image
+
+    @property
+    def size(self) -> float:
+        return min(self.box[2] - self.box[0], self.box[3] - self.box[1])
+
+
+class FaceFinder:
+    def __init__(self, device: str = "cpu") -> None:
+        from facenet_pytorch import MTCNN
+
+        self.mtcnn = MTCNN(keep_all=True, device=device, min_face_size=20, post_process=False)
+
+    def find(self, image: Image.Image) -> list[Face]:
+        """All faces MTCNN is confident about, largest first (including ones too small to score)."""
+        image = image.convert("RGB")
+        scale = max(1.0, _DETECT_MIN_SIDE / min(image.size))
+        probe = image if scale == 1.0 else image.resize(
+            (round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC)
+        boxes, probs = self.mtcnn.detect(probe)
+        if boxes is None:
+            return []
+        faces = []
+        for box, prob in zip(np.asarray(boxes, dtype=np.float64) / scale, np.asarray(probs, dtype=np.float64)):
+            if prob >= MIN_FACE_PROBABILITY:
+                faces.append(Face(tuple(float(v) for v in box), float(prob), crop_face(image, box)))
+        return sorted(faces, key=lambda f: -f.size)
+
+
+def crop_face(image: Image.Image, box: Sequence[float]) -> Image.Image:
+    """A square crop CROP_SCALE times the face box, padded by edge replication where it leaves the image."""
+    x1, y1, x2, y2 = box
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    half = CROP_SCALE * max(x2 - x1, y2 - y1) / 2
+    pad = int(np.ceil(max(0, half - cx, half - cy, cx + half - image.width, cy + half - image.height))) + 1
+    if pad:
+        image = Image.fromarray(np.pad(np.asarray(image), ((pad, pad), (pad, pad), (0, 0)), mode="edge"))
+    left, top = round(cx - half + pad), round(cy - half + pad)
+    side = round(2 * half)
+    return image.crop((left, top, left + side, top + side))
+
+
+def boxes_png(image: Image.Image, faces: Sequence[Face], scores: Sequence[float | None], threshold: float) -> bytes:
+    """The image with each face box drawn red (flagged), green (below threshold) or grey (not scored)."""
+    import io
+
+    canvas = image.convert("RGB").copy()
+    if max(canvas.size) < 320:
+        factor = 320 / max(canvas.size)
+        canvas = canvas.resize((round(canvas.width * factor), round(canvas.height * factor)), Image.Resampling.BICUBIC)
+    else:
+        factor = 1.0
+    draw = ImageDraw.Draw(canvas)
+    for face, score in zip(faces, scores):
+        colour = (150, 150, 150) if score is None else ((220, 40, 40) if score >= threshold else (40, 170, 70))
+        box = [v * factor for v in face.box]
+        draw.rectangle(box, outline=colour, width=3)
+        label = "too small" if score is None else f"{score:.2f}"
+        draw.text((box[0] + 3, max(0, box[1] - 12)), label, fill=colour)
+    buf = io.BytesIO()
+    canvas.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@register_detector
+class FaceSyntheticDetector(Detector):
+    """Per-face probability of being synthetic; the image score is the maximum over faces."""
+
+    name = "face-synthetic"
+    version = "1.0"
+    media_types = frozenset({MediaType.IMAGE})
+    weights_name = "face-synthetic.safetensors"
+
+    def __init__(self, models_dir: Path | None = None, device: str = "cpu") -> None:
+        super().__init__(models_dir, device)
+        self.model = CalibratedImageModel((models_dir or DEFAULT_MODELS_DIR) / self.weights_name, device)
+        self.finder = FaceFinder(device)
+
+    def score_faces(self, faces: Sequence[Face]) -> list[float | None]:
+        """Scores for faces large enough to judge; None for the others."""
+        usable = [f for f in faces if f.size >= MIN_FACE_PIXELS]
+        scores = iter(self.model.scores([f.crop for f in usable]))
+        return [next(scores) if f.size >= MIN_FACE_PIXELS else None for f in faces]
+
+    def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
+        return [self._one(Image.open(m.path).convert("RGB")) for m in batch]
+
+    def _one(self, image: Image.Image) -> Finding:
+        version = self.model.card.get("version", self.version)
+        faces = self.finder.find(image)
+        if not faces:
+            return Finding(self.name, version, FindingLabel.NOT_APPLICABLE, reason="no face found")
+        scores = self.score_faces(faces)
+        threshold = self.model.calibration.threshold
+        evidence: dict[str, Any] = {
+            "faces": [
+                {"box": [round(v, 1) for v in f.box], "detection_probability": round(f.probability, 4),
+                 "score": None if s is None else round(s, 4),
+                 "reason": "" if s is not None else f"face smaller than {MIN_FACE_PIXELS} px"}
+                for f, s in zip(faces, scores)
+            ],
+            "weights_sha256": self.model.card["weights_sha256"],
+        }
+        artifacts = {"faces": boxes_png(image, faces, scores, threshold)}
+        scored = [(s, f) for s, f in zip(scores, faces) if s is not None]
+        if not scored:
+            return Finding(self.name, version, FindingLabel.NOT_APPLICABLE, reason="face too small to judge",
+                           evidence=evidence, artifacts=artifacts)
+        top_score, top_face = max(scored, key=lambda pair: pair[0])
+        artifacts["heatmap"] = self.model.heatmap_png(top_face.crop)
+        return Finding(
+            self.name, version, FindingLabel.SYNTHETIC if top_score >= threshold else FindingLabel.AUTHENTIC,
+            score=top_score, threshold=threshold, evidence=evidence, artifacts=artifacts,
+        )
+
+    def model_info(self) -> dict[str, Any]:
+        return self.model.info(self.name)

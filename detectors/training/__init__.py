@@ -1,0 +1,1 @@
+"""Training detectors against the in-repo generators' fakes (no Django)."""
