@@ -24,7 +24,7 @@ from detectors.registry import add_detector_modules, create_detector, detectors_
 from forensics.fusion import fuse
 from forensics.models import Analysis, DetectorResult
 from provenance.audit import append_event
-from provenance.metadata import extract_metadata
+from provenance.collect import collect_provenance
 
 log = logging.getLogger(__name__)
 State = Analysis.State
@@ -82,15 +82,7 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
     try:
         item = analysis.item
         media_type = MediaType(item.media_type)
-        metadata = extract_metadata(media_path(analysis), media_type)
-        analysis.provenance = {
-            "sha256": item.sha256,
-            "media_type": item.media_type,
-            "mime_type": item.mime_type,
-            "size_bytes": item.size_bytes,
-            "properties": item.properties,
-            "metadata": metadata,
-        }
+        analysis.provenance = collect_provenance(item, media_path(analysis))
         Analysis.objects.filter(pk=analysis.pk).update(provenance=analysis.provenance)
         report_progress(analysis, "provenance done", 0.3)
         if applicable_detectors(media_type):

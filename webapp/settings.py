@@ -136,6 +136,8 @@ FORENSICS_MAX_ATTEMPTS = env_int("FORENSICS_MAX_ATTEMPTS", 3)
 # An analysis whose worker stopped heartbeating for this long is requeued.
 FORENSICS_STALE_AFTER_SECONDS = env_int("FORENSICS_STALE_AFTER_SECONDS", 300)
 FORENSICS_DISABLED_DETECTORS = env_list("FORENSICS_DISABLED_DETECTORS", [])
+# A PEM bundle of C2PA trust anchors (roots) to trust beyond the library's own list.
+FORENSICS_C2PA_TRUST_ANCHORS = env_str("FORENSICS_C2PA_TRUST_ANCHORS", "")
 # Per-detector constructor options as JSON, e.g. {"video-faces": {"fps": 4, "max_frames": 64, "pooling": "median"}}.
 FORENSICS_DETECTOR_OPTIONS = json.loads(env_str("FORENSICS_DETECTOR_OPTIONS", "{}") or "{}")
 # Python modules that register extra detectors (plugins), imported by the pipeline.
