@@ -58,6 +58,16 @@ class FaceFinder:
         return sorted(faces, key=lambda f: -f.size)
 
 
+_shared: dict[str, FaceFinder] = {}
+
+
+def shared_face_finder(device: str = "cpu") -> FaceFinder:
+    """One MTCNN per process and device (it is reused by training, evaluation and serving)."""
+    if device not in _shared:
+        _shared[device] = FaceFinder(device)
+    return _shared[device]
+
+
 def crop_face(image: Image.Image, box: Sequence[float]) -> Image.Image:
     """A square crop CROP_SCALE times the face box, padded by edge replication where it leaves the image."""
     x1, y1, x2, y2 = box
@@ -105,7 +115,7 @@ class FaceSyntheticDetector(Detector):
     def __init__(self, models_dir: Path | None = None, device: str = "cpu") -> None:
         super().__init__(models_dir, device)
         self.model = CalibratedImageModel((models_dir or DEFAULT_MODELS_DIR) / self.weights_name, device)
-        self.finder = FaceFinder(device)
+        self.finder = shared_face_finder(device)
 
     def score_faces(self, faces: Sequence[Face]) -> list[float | None]:
         """Scores for faces large enough to judge; None for the others."""

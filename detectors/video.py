@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaType
-from detectors.faces import Face, FaceFinder
+from detectors.faces import Face, shared_face_finder
 from detectors.registry import register_detector
 from detectors.synthetic_image import DEFAULT_MODELS_DIR, CalibratedImageModel
 
@@ -137,7 +137,7 @@ class VideoFaceDetector(Detector):
             raise ValueError(f"pooling must be one of {POOLING}")
         self.fps, self.max_frames, self.pooling, self.min_frames = fps, max_frames, pooling, min_frames
         self.model = CalibratedImageModel((models_dir or DEFAULT_MODELS_DIR) / self.weights_name, device)
-        self.finder = FaceFinder(device)
+        self.finder = shared_face_finder(device)
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
         return [self._one(m.path) for m in batch]

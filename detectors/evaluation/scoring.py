@@ -30,6 +30,7 @@ def evaluate(
     image_size: int,
     device: str = "cpu",
     degradations: Sequence[str] = tuple(EVALUATION_DEGRADATIONS),
+    images: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Metrics for all fakes pooled and for each generator, under each degradation.
 
@@ -40,7 +41,7 @@ def evaluate(
     labels = np.array([s.label for s in samples])
     sources = np.array([s.source for s in samples])
     for name in degradations:
-        dataset = ImageDataset(samples, image_size, degradation=EVALUATION_DEGRADATIONS[name])
+        dataset = ImageDataset(samples, image_size, degradation=EVALUATION_DEGRADATIONS[name], images=images)
         probabilities = calibration.probability(logits_for(model, dataset, device))
         pooled = binary_metrics(labels, probabilities).to_dict()
         pooled["fpr_at_threshold"] = round(float((probabilities[labels == 0] >= calibration.threshold).mean()), 4)

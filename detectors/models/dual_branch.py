@@ -62,8 +62,10 @@ class DualBranchClassifier(nn.Module):
             nn.Linear(config.hidden, config.hidden),
             nn.GELU(),
         )
+        self.backbone.eval()
         with torch.no_grad():  # feature width differs by architecture; measure it
             width = self.backbone(torch.zeros(1, 3, config.image_size, config.image_size)).shape[1]
+        self.backbone.train()
         self.head = nn.Linear(width + config.hidden, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -72,6 +72,32 @@ def split(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
     return out
 
 
+def whole_image(sample: Sample) -> Image.Image | None:
+    return Image.open(sample.path).convert("RGB")
+
+
+def largest_face(sample: Sample) -> Image.Image | None:
+    """The MTCNN crop of the largest face, as the face detector sees it in service; None if no face."""
+    from detectors.faces import MIN_FACE_PIXELS, shared_face_finder
+
+    faces = [f for f in shared_face_finder().find(Image.open(sample.path)) if f.size >= MIN_FACE_PIXELS]
+    return faces[0].crop if faces else None
+
+
+CROPS: dict[str, Callable[[Sample], Image.Image | None]] = {"none": whole_image, "faces": largest_face}
+
+
+def load_views(samples: Sequence[Sample], crop: str) -> tuple[list[Sample], list[Image.Image], int]:
+    """The images a detector with this ``crop`` sees; samples without a face are dropped and counted."""
+    kept, images = [], []
+    for sample in samples:
+        img = CROPS[crop](sample)
+        if img is not None:
+            kept.append(sample)
+            images.append(img)
+    return kept, images, len(samples) - len(kept)
+
+
 class ImageDataset(Dataset):
     """Images fitted to ``size`` and kept in memory (small crops), degraded on the fly."""
 
@@ -83,9 +109,11 @@ class ImageDataset(Dataset):
         train: bool = False,
         degradation: Callable[[Image.Image], Image.Image] | None = None,
         seed: int = 0,
+        images: Sequence[Image.Image] | None = None,
     ) -> None:
         self.samples = list(samples)
-        self.images = [fit_square(Image.open(s.path), size) for s in self.samples]
+        source = images if images is not None else [whole_image(s) for s in self.samples]
+        self.images = [fit_square(img, size) for img in source]
         self.train, self.degradation, self.seed, self.epoch = train, degradation, seed, 0
 
     def __len__(self) -> int:

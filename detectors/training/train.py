@@ -24,7 +24,7 @@ from detectors.calibration import expected_calibration_error, fit_platt
 from detectors.cards import save_model
 from detectors.evaluation.scoring import evaluate, logits_for
 from detectors.models.dual_branch import DualBranchClassifier, DualBranchConfig
-from detectors.training.data import ImageDataset, Sample, list_fakes, list_reals, split
+from detectors.training.data import ImageDataset, Sample, list_fakes, list_reals, load_views, split
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ class TrainConfig:
     device: str = "cpu"
     target_fpr: float = 0.01
     version: str = "1.0"
+    augment: bool = True  # platform degradations during training (switch off only for diagnostics)
+    crop: str = "none"  # "faces": train on MTCNN crops of the largest face, as the face detector sees them
     eval_degradations: tuple[str, ...] = ("clean", "jpeg90", "jpeg75", "jpeg40", "resize0.5", "blur1.0", "noise5", "crop0.8")
     extra_card: dict[str, Any] = field(default_factory=dict)
 
@@ -76,12 +78,16 @@ def train_detector(cfg: TrainConfig, progress: Progress | None = None) -> dict[s
     progress = progress or (lambda stage, fraction: None)
     torch.manual_seed(cfg.seed)
     started = time.time()
-    splits = split(_samples(cfg))
+    views, dropped = {}, {}
+    for name, part in split(_samples(cfg)).items():
+        kept, images, dropped[name] = load_views(part, cfg.crop)
+        views[name] = (kept, images)
+    splits = {name: kept for name, (kept, _) in views.items()}
     if not splits["train"] or not any(s.label == 1 for s in splits["train"]):
         raise ValueError("no training fakes found: check the --fake folders")
     model_cfg = DualBranchConfig(backbone=cfg.backbone, image_size=cfg.image_size)
     model = DualBranchClassifier(model_cfg).to(cfg.device)
-    train_set = ImageDataset(splits["train"], cfg.image_size, train=True, seed=cfg.seed)
+    train_set = ImageDataset(splits["train"], cfg.image_size, train=cfg.augment, seed=cfg.seed, images=views["train"][1])
     sampler = torch.utils.data.WeightedRandomSampler(
         _balanced_weights(splits["train"]), num_samples=len(train_set), replacement=True,
         generator=torch.Generator().manual_seed(cfg.seed),
@@ -110,13 +116,14 @@ def train_detector(cfg: TrainConfig, progress: Progress | None = None) -> dict[s
         log.info("epoch done", extra={"model": cfg.name, **history[-1]})
         print(f"[{cfg.name}] epoch {epoch + 1}/{cfg.epochs} loss {history[-1]['loss']:.4f}", flush=True)
 
-    calib_set = ImageDataset(splits["calib"], cfg.image_size)
+    calib_set = ImageDataset(splits["calib"], cfg.image_size, images=views["calib"][1])
     calib_logits = logits_for(model, calib_set, cfg.device)
     calib_labels = np.array([s.label for s in splits["calib"]])
     calibration = fit_platt(calib_logits, calib_labels, cfg.target_fpr)
     ece = expected_calibration_error(calibration.probability(calib_logits), calib_labels)
     progress("evaluating", 1.0)
-    report = evaluate(model.cpu(), calibration, splits["test"], cfg.image_size, "cpu", cfg.eval_degradations)
+    report = evaluate(model.cpu(), calibration, splits["test"], cfg.image_size, "cpu", cfg.eval_degradations,
+                      images=views["test"][1])
 
     counts = {name: {src: sum(1 for s in part if s.source == src) for src in sorted({s.source for s in part})}
               for name, part in splits.items()}
@@ -125,14 +132,17 @@ def train_detector(cfg: TrainConfig, progress: Progress | None = None) -> dict[s
         "version": cfg.version,
         "task": "synthetic-image detection (1 = synthetic)",
         "architecture": {"family": "dual_branch", **model_cfg.to_dict()},
-        "preprocessing": "centre square crop, bicubic resize to image_size, normalise to [-1, 1]",
+        "preprocessing": ("MTCNN crop of the largest face (1.5x box), " if cfg.crop == "faces" else "")
+        + "centre square crop, bicubic resize to image_size, normalise to [-1, 1]",
+        "crop": cfg.crop,
         "training_data": {
             "real": {"folder": str(cfg.real_dir), "max_items": cfg.max_real, "identity_file": str(cfg.identity_file or "")},
             "generators": {k: str(v) for k, v in sorted(cfg.fake_dirs.items())},
             "split_counts": counts,
+            "dropped_without_face": dropped if cfg.crop == "faces" else {},
             "split_rule": "SHA-1 of identity (reals) or file (fakes): 70% train, 15% calibration, 15% test",
-            "augmentations": "random JPEG 30-95 (p=0.7), resize 0.5-1.5x (0.3), blur (0.2), noise (0.2), crop (0.3), flip, "
-                             "applied to reals and fakes alike",
+            "augmentations": ("random JPEG 30-95 (p=0.7), resize 0.5-1.5x (0.3), blur (0.2), noise (0.2), crop (0.3), "
+                              "flip, applied to reals and fakes alike") if cfg.augment else "none",
         },
         "training": {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr, "seed": cfg.seed,
                      "device": cfg.device, "history": history, "seconds": round(time.time() - started, 1),

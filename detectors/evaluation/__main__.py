@@ -1,0 +1,3 @@
+from detectors.evaluation.cli import main
+
+main()

@@ -1,0 +1,3 @@
+from detectors.training.cli import main
+
+main()

@@ -1,0 +1,17 @@
+"""``manage.py train_detector``: train, calibrate and card a detector (wraps detectors.training.cli)."""
+from django.core.management.base import BaseCommand
+
+from detectors.training import cli
+
+
+class Command(BaseCommand):
+    help = "Train a synthetic-image or face detector on real photos and generator fakes; writes safetensors + model card."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        cli.add_arguments(parser)
+
+    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+        import argparse
+
+        card = cli.run(argparse.Namespace(**options))
+        self.stdout.write(cli.summary(card))
