@@ -91,3 +91,21 @@ class DetectorResult(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["analysis", "detector"], name="one_result_per_detector")]
         ordering = ["detector"]
+
+
+class Review(models.Model):
+    """A moderator's decision on an analysis; every review is also an audit event."""
+
+    class Decision(models.TextChoices):
+        CONFIRM_SYNTHETIC = "confirm_synthetic", "Confirm synthetic"
+        CONFIRM_AUTHENTIC = "confirm_authentic", "Confirm authentic"
+        ESCALATE = "escalate", "Escalate"
+
+    analysis = models.ForeignKey(Analysis, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.CharField(max_length=150)
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

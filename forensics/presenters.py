@@ -36,6 +36,10 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
             for r in analysis.detector_results.all()
         ],
         "provenance": analysis.provenance,
+        "reviews": [
+            {"decision": r.decision, "reason": r.reason, "reviewer": r.reviewer, "created_at": r.created_at.isoformat()}
+            for r in analysis.reviews.all()
+        ],
         "error": analysis.error or None,
         "source": analysis.source,
         "submitted_by": analysis.submitted_by,

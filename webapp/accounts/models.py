@@ -48,6 +48,7 @@ class ApiKey(models.Model):
     class Scope(models.TextChoices):
         ANALYSE = "analyse", "Submit analyses"
         READ = "read", "Read results"
+        REVIEW = "review", "Record review decisions"
         EXPORT = "export", "Export reports"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")

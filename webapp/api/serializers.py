@@ -64,6 +64,7 @@ class AnalysisSerializer(serializers.Serializer):
     verdict_reason = serializers.CharField()
     detectors = DetectorResultSerializer(many=True)
     provenance = serializers.DictField()
+    reviews = serializers.ListField(child=serializers.DictField())
     error = serializers.CharField(allow_null=True)
     source = serializers.CharField()
     submitted_by = serializers.CharField()
@@ -72,3 +73,8 @@ class AnalysisSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return analysis_to_dict(instance)
+
+
+class ReviewCreateSerializer(StrictSerializer):
+    decision = serializers.ChoiceField(choices=["confirm_synthetic", "confirm_authentic", "escalate"])
+    reason = serializers.CharField(min_length=3)

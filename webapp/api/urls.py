@@ -8,6 +8,7 @@ app_name = "api"
 urlpatterns = [
     path("analyses", views.AnalysisListCreate.as_view(), name="analyses"),
     path("analyses/<uuid:pk>", views.AnalysisDetail.as_view(), name="analysis"),
+    path("analyses/<uuid:pk>/reviews", views.AnalysisReviews.as_view(), name="reviews"),
     path("analyses/<uuid:pk>/artifacts/<slug:detector>/<slug:name>", views.AnalysisArtifact.as_view(),
          name="artifact"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),

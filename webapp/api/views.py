@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -15,7 +15,8 @@ from rest_framework.response import Response
 from forensics import services
 from forensics.models import Analysis
 from forensics.pipeline import artifact_path
-from webapp.api.serializers import AnalysisCreateSerializer, AnalysisSerializer
+from forensics.reviews import ReviewError, record_review
+from webapp.api.serializers import AnalysisCreateSerializer, AnalysisSerializer, ReviewCreateSerializer
 
 FILTERS = ("state", "verdict", "media_type")
 
@@ -24,7 +25,7 @@ def tenant_analyses(request: Request) -> QuerySet[Analysis]:
     return (
         Analysis.objects.filter(tenant=request.actor.tenant)
         .select_related("item")
-        .prefetch_related("detector_results")
+        .prefetch_related("detector_results", "reviews")
     )
 
 
@@ -82,3 +83,20 @@ class AnalysisArtifact(generics.GenericAPIView):
         if path is None or not path.exists():
             raise NotFound(f"analysis {pk} has no picture {name!r} from {detector!r}")
         return FileResponse(path.open("rb"), content_type="image/png")
+
+
+class AnalysisReviews(generics.GenericAPIView):
+    """Record a moderator's decision (with a reason) on a finished analysis."""
+
+    required_scopes = {"POST": "review"}
+
+    @extend_schema(request=ReviewCreateSerializer, responses={201: AnalysisSerializer})
+    def post(self, request: Request, pk: str) -> Response:
+        analysis = get_object_or_404(tenant_analyses(request), pk=pk)
+        form = ReviewCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            record_review(request.actor, analysis, form.validated_data["decision"], form.validated_data["reason"])
+        except ReviewError as exc:
+            raise ValidationError({"detail": [str(exc)]}) from None
+        return Response(AnalysisSerializer(tenant_analyses(request).get(pk=pk)).data, status=status.HTTP_201_CREATED)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("items/<uuid:pk>/", views.item, name="item"),
     path("items/<uuid:pk>/status", views.item_status, name="item_status"),
+    path("items/<uuid:pk>/review", views.review, name="review"),
     path("items/<uuid:pk>/media", views.item_media, name="item_media"),
     path("items/<uuid:pk>/artifacts/<slug:detector>/<slug:name>", views.item_artifact, name="item_artifact"),
 ]

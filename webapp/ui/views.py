@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods
 
 from forensics import services
 from forensics.ingest.errors import IngestError
-from forensics.models import Analysis, Verdict
+from forensics.models import Analysis, Review, Verdict
+from forensics.reviews import ReviewError, record_review
 from forensics.pipeline import artifact_path, media_path
 from forensics.presenters import analysis_to_dict
 from provenance.models import AuditEvent
@@ -92,10 +93,25 @@ def item(request: HttpRequest, pk: str) -> HttpResponse:
     history = AuditEvent.objects.filter(tenant=actor.tenant, item_id=str(analysis.item_id)).order_by("seq")
     return render(request, "ui/item.html", {
         "analysis": analysis, "data": data, "history": history, "text_preview": text_preview,
+        "reviews": analysis.reviews.all(), "decisions": Review.Decision.choices,
+        "can_review": actor.can("review"),
         "pictures": [{"detector": d["detector"], "name": name} for d in data["detectors"] for name in d["artifacts"]],
         "metadata": data["provenance"].get("metadata", {}),
         "provenance_json": json.dumps(data["provenance"], indent=2, ensure_ascii=False),
     })
+
+
+@login_required
+@require_http_methods(["POST"])
+def review(request: HttpRequest, pk: str) -> HttpResponse:
+    actor = _actor(request, "review")
+    analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
+    try:
+        record_review(actor, analysis, request.POST.get("decision", ""), request.POST.get("reason", ""))
+        messages.success(request, "Decision recorded in the audit trail.")
+    except ReviewError as exc:
+        messages.error(request, str(exc))
+    return redirect("ui:item", pk=analysis.pk)
 
 
 @login_required
