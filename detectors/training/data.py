@@ -54,7 +54,16 @@ def list_reals(folder: Path, limit: int | None = None, seed: int = 0, identity_f
 
 
 def list_fakes(folder: Path, source: str, limit: int | None = None) -> list[Sample]:
-    files = image_files(folder)[:limit]
+    """Fakes in ``folder``; when the lab wrote a manifest, exactly the files it lists (not its preview grid)."""
+    manifest = folder / "manifest.json"
+    if manifest.exists():
+        import json
+
+        listed = json.loads(manifest.read_text()).get("files", [])
+        names = [entry["file"] if isinstance(entry, dict) else str(entry) for entry in listed]
+        files = sorted(folder / Path(name).name for name in names)[:limit]
+    else:
+        files = image_files(folder)[:limit]
     return [Sample(p, 1, source, f"{source}:{p.stem}") for p in files]
 
 

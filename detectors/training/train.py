@@ -155,11 +155,24 @@ def train_detector(cfg: TrainConfig, progress: Progress | None = None) -> dict[s
             "scores on other generators are not evidence until measured (see leave-one-generator-out).",
             "Heatmaps show where the network looked, not what is fake.",
         ],
-        "reproduce": " ".join(shlex.quote(a) for a in sys.argv) if sys.argv and sys.argv[0] else "",
+        "reproduce": reproduce_command(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **cfg.extra_card,
     }
     return save_model(model, card, cfg.out_dir / f"{cfg.name}.safetensors")
+
+
+def reproduce_command() -> str:
+    """The command line that produced this run, written the way a person would type it."""
+    argv = list(sys.argv)
+    if not argv or not argv[0]:
+        return ""
+    first = Path(argv[0]).resolve()
+    if first.name == "__main__.py":
+        argv[0:1] = ["python", "-m", ".".join(first.parent.relative_to(Path(__file__).resolve().parents[2]).parts)]
+    elif first.name == "manage.py":
+        argv[0:1] = ["python", "manage.py"]
+    return " ".join(shlex.quote(a) for a in argv)
 
 
 def config_summary(cfg: TrainConfig) -> dict[str, Any]:
