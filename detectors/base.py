@@ -58,6 +58,10 @@ class Finding:
     threshold: float | None = None
     reason: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    # True for evidence that can only accuse: a watermark that is found proves a
+    # generator marked the item, but one that is absent proves nothing. Fusion
+    # ignores such a finding unless it reaches its threshold.
+    positive_only: bool = False
     # Pictures for people (heatmaps, timelines): name -> PNG bytes. The
     # pipeline stores them and puts their URLs into the evidence.
     artifacts: dict[str, bytes] = field(default_factory=dict, repr=False)
@@ -77,6 +81,7 @@ class Finding:
             "threshold": self.threshold,
             "reason": self.reason,
             "evidence": self.evidence,
+            "positive_only": self.positive_only,
         }
 
 

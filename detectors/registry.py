@@ -17,6 +17,8 @@ BUILTIN_DETECTOR_MODULES: tuple[str, ...] = (
     "detectors.synthetic_image",
     "detectors.faces",
     "detectors.video",
+    "detectors.watermark.image_invisible",
+    "detectors.watermark.text_greenlist",
 )
 
 D = TypeVar("D", bound=type[Detector])

@@ -1,7 +1,9 @@
 """Fusing detector findings into one verdict.
 
 The rule, documented so a reviewer can follow it:
-1. Findings that are not applicable (no face, text too short, ...) are left out.
+1. Findings that are not applicable (no face, text too short, ...) are left out,
+   and so are "positive-only" findings below their threshold (a watermark that
+   is absent proves nothing, so it must neither lower nor raise the score).
 2. If no finding remains, the verdict is ``inconclusive`` with no score.
 3. The fused score is the maximum calibrated score: a single confident
    detector is enough to flag an item (per-face maxima follow the same rule),
@@ -27,16 +29,24 @@ class FusedVerdict:
     reason: str
 
 
+def _threshold(finding: Finding) -> float:
+    return finding.threshold if finding.threshold is not None else DEFAULT_THRESHOLD
+
+
 def fuse(findings: Sequence[Finding]) -> FusedVerdict:
-    applicable = [f for f in findings if f.label is not FindingLabel.NOT_APPLICABLE and f.score is not None]
+    applicable = [
+        f for f in findings
+        if f.label is not FindingLabel.NOT_APPLICABLE and f.score is not None
+        and not (f.positive_only and f.score < _threshold(f))
+    ]
     if not applicable:
         skipped = [f"{f.detector}: {f.reason}" for f in findings if f.reason]
         why = "no detector applies to this item" if not findings else "no detector could judge this item"
         return FusedVerdict("inconclusive", None, "; ".join([why, *skipped]))
     top = max(applicable, key=lambda f: f.score or 0.0)
-    flagged = [f for f in applicable if (f.score or 0.0) >= (f.threshold if f.threshold is not None else DEFAULT_THRESHOLD)]
+    flagged = [f for f in applicable if (f.score or 0.0) >= _threshold(f)]
     if flagged:
-        names = ", ".join(f"{f.detector} ({f.score:.2f} ≥ {f.threshold if f.threshold is not None else DEFAULT_THRESHOLD:.2f})" for f in flagged)
+        names = ", ".join(f"{f.detector} ({f.score:.2f} ≥ {_threshold(f):.2f})" for f in flagged)
         return FusedVerdict("likely_synthetic", top.score, f"Above the calibrated threshold: {names}.")
     return FusedVerdict(
         "likely_authentic", top.score,

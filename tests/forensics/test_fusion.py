@@ -38,3 +38,12 @@ def test_finding_validates_its_score() -> None:
         Finding("x", "1", FindingLabel.SYNTHETIC, score=1.5)
     with pytest.raises(ValueError):
         Finding("x", "1", FindingLabel.NOT_APPLICABLE, score=0.5)
+
+
+def test_an_absent_watermark_neither_raises_nor_lowers_the_verdict() -> None:
+    absent = Finding("watermark", "1", FindingLabel.AUTHENTIC, score=0.3, threshold=0.5, positive_only=True)
+    found = Finding("watermark", "1", FindingLabel.SYNTHETIC, score=0.9, threshold=0.5, positive_only=True)
+    assert fuse([absent]).verdict == "inconclusive"
+    assert fuse([absent, finding("image", 0.1)]).score == 0.1
+    fused = fuse([found, finding("image", 0.1)])
+    assert fused.verdict == "likely_synthetic" and fused.score == 0.9

@@ -25,7 +25,7 @@ def test_image_runs_registered_detectors_and_fuses(actor) -> None:
     actions = list(AuditEvent.objects.filter(analysis_id=str(analysis.id)).values_list("action", flat=True))
     assert actions == ["analysis.submitted", "analysis.started", "analysis.completed"]
     completed = AuditEvent.objects.get(analysis_id=str(analysis.id), action="analysis.completed")
-    assert {m["name"] for m in completed.model_versions} == {"test-brightness", "test-gated"}
+    assert {"test-brightness", "test-gated"} <= {m["name"] for m in completed.model_versions}
     assert verify_chain(actor.tenant).ok
 
 

@@ -26,7 +26,7 @@ def test_api_upload_is_processed_by_a_worker(worker, api, tenant) -> None:
     body = api.get(f"/api/v1/analyses/{analysis_id}").json()
     assert body["state"] == "done", body["error"]
     assert body["verdict"] in ("likely_synthetic", "likely_authentic")
-    assert {d["detector"] for d in body["detectors"]} == {"test-brightness", "test-gated"}
+    assert {"test-brightness", "test-gated"} <= {d["detector"] for d in body["detectors"]}
     assert body["provenance"]["properties"]["width"] == 96
     assert verify_chain(tenant).ok
 
