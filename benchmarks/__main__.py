@@ -18,11 +18,13 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchmarks import pipeline  # noqa: E402
+from benchmarks import detectors, neardup, pipeline  # noqa: E402
 
 Row = tuple[str, float, str, str]
 GROUPS: dict[str, Callable[[], list[Row]]] = {
     "pipeline": pipeline.run,
+    "neardup": neardup.run,
+    "detectors": detectors.run,
 }
 
 

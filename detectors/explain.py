@@ -41,6 +41,13 @@ def occlusion_map(model: torch.nn.Module, image: torch.Tensor, patch: int | None
     return heat / np.maximum(counts, 1)
 
 
+def to_png(img: Image.Image) -> bytes:
+    """PNG bytes of a picture: the one format detector artifacts travel in."""
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
 def _colormap(values: np.ndarray) -> np.ndarray:
     """A perceptually ordered blue-to-yellow-to-red ramp without matplotlib."""
     v = np.clip(values, 0, 1)[..., None]
@@ -57,7 +64,4 @@ def overlay_png(base: Image.Image, heat: np.ndarray, alpha: float = 0.5, size: i
     peak = heat.max()
     normalised = heat / peak if peak > 0 else heat
     colour = Image.fromarray(_colormap(normalised).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
-    blended = Image.blend(base, colour, alpha)
-    buf = io.BytesIO()
-    blended.save(buf, "PNG")
-    return buf.getvalue()
+    return to_png(Image.blend(base, colour, alpha))

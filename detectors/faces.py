@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaType
+from detectors.explain import to_png
 from detectors.registry import register_detector
 from detectors.synthetic_image import DEFAULT_MODELS_DIR, CalibratedImageModel
 
@@ -83,8 +84,6 @@ def crop_face(image: Image.Image, box: Sequence[float]) -> Image.Image:
 
 def boxes_png(image: Image.Image, faces: Sequence[Face], scores: Sequence[float | None], threshold: float) -> bytes:
     """The image with each face box drawn red (flagged), green (below threshold) or grey (not scored)."""
-    import io
-
     canvas = image.convert("RGB").copy()
     if max(canvas.size) < 320:
         factor = 320 / max(canvas.size)
@@ -98,9 +97,7 @@ def boxes_png(image: Image.Image, faces: Sequence[Face], scores: Sequence[float 
         draw.rectangle(box, outline=colour, width=3)
         label = "too small" if score is None else f"{score:.2f}"
         draw.text((box[0] + 3, max(0, box[1] - 12)), label, fill=colour)
-    buf = io.BytesIO()
-    canvas.save(buf, "PNG")
-    return buf.getvalue()
+    return to_png(canvas)
 
 
 @register_detector

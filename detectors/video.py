@@ -7,7 +7,6 @@ evidence records the values used.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -16,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaType
+from detectors.explain import to_png
 from detectors.faces import Face, shared_face_finder
 from detectors.registry import register_detector
 from detectors.synthetic_image import DEFAULT_MODELS_DIR, CalibratedImageModel
@@ -116,9 +116,7 @@ def timeline_png(points: Sequence[tuple[float, float | None]], threshold: float,
             x = left + t / span * (right - left)
             draw.line([x, bottom - 4, x, bottom], fill=(150, 150, 150))
     draw.text((left, bottom + 6), f"0 s … {span:.1f} s   (grey ticks: no face)", fill=(90, 90, 90))
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
+    return to_png(img)
 
 
 @register_detector

@@ -1,13 +1,13 @@
 """ROC curves as a PNG, drawn with Pillow (no plotting library needed on a server)."""
 from __future__ import annotations
 
-import io
 from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from detectors.evaluation.metrics import roc_curve
+from detectors.explain import to_png
 
 PALETTE = [(31, 95, 191), (220, 40, 40), (40, 160, 70), (200, 130, 0), (120, 60, 180), (0, 150, 160)]
 
@@ -35,6 +35,4 @@ def roc_png(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str = "
         draw.line(points, fill=colour, width=2)
         draw.text((left + 180, bottom - 20 - 16 * (len(curves) - i)), f"{label}  AUC {auc_score(y_true, y_score):.3f}",
                   fill=colour)
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
+    return to_png(img)
