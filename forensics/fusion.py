@@ -9,7 +9,10 @@ The rule, documented so a reviewer can follow it:
    detector is enough to flag an item (per-face maxima follow the same rule),
    which favours catching fakes over silencing them.
 4. The verdict is ``likely_synthetic`` if any finding reaches its own
-   calibrated threshold, else ``likely_authentic``.
+   calibrated threshold (an operating point chosen for few false positives).
+5. Otherwise, if the fused score is still above even odds (0.5), the verdict
+   is ``inconclusive``: the evidence leans synthetic but not enough to flag.
+6. Otherwise it is ``likely_authentic``.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from detectors.base import Finding, FindingLabel
 
 # Used only for a finding that came without its own calibrated threshold.
 DEFAULT_THRESHOLD = 0.5
+# Calibrated probabilities at or above this lean synthetic.
+EVEN_ODDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,12 @@ def fuse(findings: Sequence[Finding]) -> FusedVerdict:
     if flagged:
         names = ", ".join(f"{f.detector} ({f.score:.2f} ≥ {_threshold(f):.2f})" for f in flagged)
         return FusedVerdict("likely_synthetic", top.score, f"Above the calibrated threshold: {names}.")
+    if (top.score or 0.0) >= EVEN_ODDS:
+        return FusedVerdict(
+            "inconclusive", top.score,
+            f"{top.detector} leans synthetic ({top.score:.2f}) but stays below its calibrated threshold "
+            f"({_threshold(top):.2f}); a reviewer should look.",
+        )
     return FusedVerdict(
         "likely_authentic", top.score,
         f"All {len(applicable)} applicable detector(s) scored below their calibrated thresholds "

@@ -47,3 +47,8 @@ def test_an_absent_watermark_neither_raises_nor_lowers_the_verdict() -> None:
     assert fuse([absent, finding("image", 0.1)]).score == 0.1
     fused = fuse([found, finding("image", 0.1)])
     assert fused.verdict == "likely_synthetic" and fused.score == 0.9
+
+
+def test_leaning_synthetic_below_the_threshold_is_inconclusive() -> None:
+    fused = fuse([finding("image", 0.64, threshold=0.977)])
+    assert fused.verdict == "inconclusive" and fused.score == 0.64 and "below its calibrated threshold" in fused.reason

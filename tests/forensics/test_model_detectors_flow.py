@@ -27,7 +27,7 @@ def test_a_face_photo_gets_scores_boxes_and_heatmaps(worker_factory, api, tenant
     assert {"synthetic-image", "face-synthetic", "image-invisible-watermark"} <= set(results)
     face = results["face-synthetic"]
     assert face["label"] in ("authentic", "synthetic") and len(face["evidence"]["faces"]) == 1
-    assert body["verdict"] in ("likely_authentic", "likely_synthetic") and body["score"] is not None
+    assert body["verdict"] in ("likely_authentic", "likely_synthetic", "inconclusive") and body["score"] is not None
     assert results["image-invisible-watermark"]["label"] == "not_applicable"  # an 89x109 photo is too small
     for detector in results.values():
         for url in detector["artifacts"].values():
