@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=400, help="at most this many images per class/generator")
     parser.add_argument("--held-out-only", action="store_true",
                         help="with --lab: use only the test split (what the model never trained on)")
+    parser.add_argument("--utkface", type=Path, help="folder of UTKFace photos: false positives by age, gender, ethnicity")
     parser.add_argument("--logo", action="store_true", help="leave-one-generator-out: retrain without each generator")
     parser.add_argument("--logo-epochs", type=int, default=2)
     parser.add_argument("--degradations", default=",".join(EVALUATION_DEGRADATIONS))
@@ -122,7 +123,25 @@ def print_table(title: str, rows: dict[str, dict[str, Any]]) -> None:
               f"{m['tpr_at_1pct_fpr']:10.3f} {m['n_real']:7d} {m['n_fake']:7d}")
 
 
+def run_fairness(args: argparse.Namespace) -> dict[str, Any]:
+    from detectors.evaluation.groups import fpr_by_group
+
+    model = CalibratedImageModel(args.models_dir / f"{args.model}.safetensors")
+    report = {"model": args.model, "weights_sha256": model.card["weights_sha256"],
+              **fpr_by_group(model, args.utkface, MODELS[args.model], args.limit, args.seed)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "fairness.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nFalse-positive rate on {report['images']} real UTKFace photos at threshold "
+          f"{report['threshold']:.3f}: {report['fpr']}")
+    for kind, groups in report["by_group"].items():
+        print(f"  {kind:10} " + "  ".join(f"{g} {v['fpr']:.3f} (n={v['n']})" for g, v in groups.items()))
+    print(f"\nwrote {args.out / 'fairness.json'}")
+    return report
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.utkface:
+        return run_fairness(args)
     args.out.mkdir(parents=True, exist_ok=True)
     report = leave_one_generator_out(args) if args.logo else evaluate_model(args)
     curves = report.pop("roc_png")
