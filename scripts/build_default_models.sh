@@ -27,9 +27,9 @@ $PY -m detectors.training --name synthetic-image --real "$REAL" --identity-file 
 $PY -m detectors.training --name face-synthetic --crop faces --real "$REAL" --identity-file "$IDS" "${FAKES[@]}" \
   --out detectors/weights --device "$DEVICE"
 
-for model in synthetic-image face-synthetic; do
-  $PY -m detectors.evaluation --model "$model" --real "$REAL" --identity-file "$IDS" --lab "$LAB" --held-out-only \
-    --limit 3000 --out "detectors/weights/evaluation/$model"
-done
+UTK=${UTK:-../shared/datasets/utkface-aligned/images}
+$PY -m detectors.evaluation --model synthetic-image --utkface "$UTK" --limit 2000 --out detectors/weights/evaluation/synthetic-image
+$PY -m detectors.evaluation --model face-synthetic --utkface "$UTK" --limit 1000 --out detectors/weights/evaluation/face-synthetic
 $PY -m detectors.evaluation --model synthetic-image --real "$REAL" --identity-file "$IDS" --lab "$LAB" --logo \
-  --limit 800 --out detectors/weights/evaluation/logo
+  --limit 400 --logo-epochs 2 --out detectors/weights/evaluation/logo
+rm -rf detectors/weights/evaluation/logo/logo  # the leave-one-out models themselves are not kept
