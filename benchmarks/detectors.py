@@ -1,7 +1,6 @@
 """Detector throughput and memory on this machine's CPU (and GPU when FORENSICS_DEVICE=cuda)."""
 from __future__ import annotations
 
-import io
 import os
 import resource
 import tempfile

@@ -18,7 +18,6 @@ When MTCNN finds no face (or too small a face) the result is an explicit
 """
 from __future__ import annotations
 
-import copy
 import importlib.util
 import logging
 import math
@@ -41,13 +40,11 @@ from detectors.generators.common import (
     config_from_dict,
     config_to_dict,
     load_checkpoint,
-    prefixed,
     resolve_device,
     save_checkpoint,
     save_grid,
     save_pngs,
     seed_everything,
-    unprefixed,
     write_json,
 )
 from detectors.generators.data import DEFAULT_REAL_DIR, list_images, read_identities, select_subset

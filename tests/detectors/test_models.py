@@ -1,4 +1,3 @@
-import numpy as np
 import torch
 
 from detectors.models.dual_branch import DualBranchClassifier, DualBranchConfig, radial_spectrum

@@ -1,7 +1,6 @@
 """A job whose worker died is run again, and gives up after the configured attempts."""
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from forensics import services

@@ -1,9 +1,7 @@
 """Upload -> queue -> a real worker process -> result, on the configured database and broker."""
-import os
 import time
 
 import pytest
-from django.conf import settings
 
 from forensics.models import Analysis
 from provenance.audit import verify_chain

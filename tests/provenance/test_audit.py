@@ -2,8 +2,8 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from provenance.db_triggers import SQLITE_FORWARD
 from provenance.audit import append_event, verify_chain
+from provenance.db_triggers import SQLITE_FORWARD
 from provenance.models import AppendOnlyError, AuditChainHead, AuditEvent
 
 

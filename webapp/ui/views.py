@@ -14,9 +14,9 @@ from django.views.decorators.http import require_http_methods
 from forensics import services
 from forensics.ingest.errors import IngestError
 from forensics.models import Analysis, Review, Verdict
-from forensics.reviews import ReviewError, record_review
 from forensics.pipeline import artifact_path, media_path
 from forensics.presenters import analysis_to_dict
+from forensics.reviews import ReviewError, record_review
 from provenance.models import AuditEvent
 from webapp.accounts.tenancy import Actor, actor_for_request
 

@@ -5,7 +5,6 @@ embeds the beat scheduler that sweeps stale jobs. Ctrl-C stops both.
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

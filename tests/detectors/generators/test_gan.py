@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from detectors.generators.gan import GANConfig, build_gan, load_gan, sample_gan, train_gan
 from detectors.generators.common import load_checkpoint
+from detectors.generators.gan import GANConfig, build_gan, load_gan, sample_gan, train_gan
 
 
 @pytest.mark.parametrize("size", [16, 32, 64])
