@@ -34,3 +34,23 @@ def test_a_face_photo_gets_scores_boxes_and_heatmaps(worker_factory, api, tenant
             picture = api.get(url)
             assert picture.status_code == 200 and picture["Content-Type"] == "image/png"
     assert set(face["artifacts"]) == {"faces", "heatmap"}
+
+
+def test_a_video_gets_a_per_frame_timeline(api, tenant, eager_celery, settings) -> None:
+    """A short clip of real faces through the API: the video detector's timeline and tracks come back."""
+    from PIL import Image
+
+    from detectors.faces import FaceFinder  # noqa: F401 - MTCNN must import before the clip is analysed
+    from tests.detectors.test_faces_video import _video
+
+    settings.FORENSICS_DISABLED_DETECTORS = ["test-brightness", "test-gated"]
+    frames = [Image.open(p) for p in sorted(REAL_FACES.glob("*.jpg"))[20:22] for _ in range(4)]
+    clip = SimpleUploadedFile("clip.mp4", _video(frames, fps=4))
+    body = api.get(api.post("/api/v1/analyses", {"file": clip}, format="multipart")["Location"]).json()
+    assert body["state"] == "done", body["error"]
+    video = {d["detector"]: d for d in body["detectors"]}["video-faces"]
+    assert video["label"] in ("authentic", "synthetic"), video["reason"]
+    assert len(video["evidence"]["timeline"]) == 4  # 2 s at the default 2 fps
+    assert video["evidence"]["tracks"] and set(video["artifacts"]) == {"timeline"}
+    assert api.get(video["artifacts"]["timeline"])["Content-Type"] == "image/png"
+    assert len(body["provenance"]["pdq"]) >= 2
