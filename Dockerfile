@@ -7,7 +7,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libgl1 && r
 COPY requirements.txt requirements-nodeps.txt ./
 RUN pip install -r requirements.txt && pip install --no-deps -r requirements-nodeps.txt
 COPY . .
-RUN useradd --create-home forensics && mkdir -p /data/var /data/media && chown -R forensics /data
+RUN useradd --create-home forensics && mkdir -p /data/var /data/media /data/keys && chown -R forensics /data
 USER forensics
 EXPOSE 8000
 CMD ["gunicorn", "webapp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--timeout", "300"]

@@ -10,7 +10,8 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any, Iterable
 
 from django.db import IntegrityError, OperationalError, transaction

@@ -136,6 +136,8 @@ FORENSICS_MAX_ATTEMPTS = env_int("FORENSICS_MAX_ATTEMPTS", 3)
 # An analysis whose worker stopped heartbeating for this long is requeued.
 FORENSICS_STALE_AFTER_SECONDS = env_int("FORENSICS_STALE_AFTER_SECONDS", 300)
 FORENSICS_DISABLED_DETECTORS = env_list("FORENSICS_DISABLED_DETECTORS", [])
+# Ed25519 key that signs exported reports (created on first use, mode 0600).
+FORENSICS_SIGNING_KEY = env_str("FORENSICS_SIGNING_KEY", str(VAR_DIR / "keys" / "report-signing.pem"))
 # A PEM bundle of C2PA trust anchors (roots) to trust beyond the library's own list.
 FORENSICS_C2PA_TRUST_ANCHORS = env_str("FORENSICS_C2PA_TRUST_ANCHORS", "")
 # Per-detector constructor options as JSON, e.g. {"video-faces": {"fps": 4, "max_frames": 64, "pooling": "median"}}.

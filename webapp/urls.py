@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 
 
@@ -13,7 +13,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def report_public_key(request: HttpRequest) -> HttpResponse:
+    """The Ed25519 public key that verifies this service's exported reports."""
+    from provenance.reports import published_public_key
+
+    return HttpResponse(published_public_key(), content_type="application/x-pem-file")
+
+
 urlpatterns = [
+    path(".well-known/forensics-report-key.pem", report_public_key, name="report_public_key"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -78,3 +78,17 @@ class AnalysisSerializer(serializers.Serializer):
 class ReviewCreateSerializer(StrictSerializer):
     decision = serializers.ChoiceField(choices=["confirm_synthetic", "confirm_authentic", "escalate"])
     reason = serializers.CharField(min_length=3)
+
+
+class ReportRequestSerializer(StrictSerializer):
+    start = serializers.DateField(help_text="first day (UTC)")
+    end = serializers.DateField(help_text="day after the last (UTC)")
+    format = serializers.ChoiceField(choices=["json", "csv"], default="json")
+    verdict = serializers.ChoiceField(choices=["likely_synthetic", "likely_authentic", "inconclusive"], required=False,
+                                      allow_blank=True)
+    reviewer = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError("'end' must be after 'start'.")
+        return attrs

@@ -11,6 +11,7 @@ urlpatterns = [
     path("analyses/<uuid:pk>/reviews", views.AnalysisReviews.as_view(), name="reviews"),
     path("analyses/<uuid:pk>/artifacts/<slug:detector>/<slug:name>", views.AnalysisArtifact.as_view(),
          name="artifact"),
+    path("reports", views.Reports.as_view(), name="reports"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="redoc"),

@@ -1,8 +1,12 @@
 """REST API v1: thin views over ``forensics.services``; tenant scoping on every query."""
 from __future__ import annotations
 
+import json
+from datetime import datetime, time
+from datetime import timezone as dt_timezone
+
 from django.db.models import QuerySet
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,7 +20,13 @@ from forensics import services
 from forensics.models import Analysis
 from forensics.pipeline import artifact_path
 from forensics.reviews import ReviewError, record_review
-from webapp.api.serializers import AnalysisCreateSerializer, AnalysisSerializer, ReviewCreateSerializer
+from provenance.reports import build_period_report, export_report
+from webapp.api.serializers import (
+    AnalysisCreateSerializer,
+    AnalysisSerializer,
+    ReportRequestSerializer,
+    ReviewCreateSerializer,
+)
 
 FILTERS = ("state", "verdict", "media_type")
 
@@ -100,3 +110,35 @@ class AnalysisReviews(generics.GenericAPIView):
         except ReviewError as exc:
             raise ValidationError({"detail": [str(exc)]}) from None
         return Response(AnalysisSerializer(tenant_analyses(request).get(pk=pk)).data, status=status.HTTP_201_CREATED)
+
+
+class Reports(generics.GenericAPIView):
+    """A signed period report (JSON with an embedded Ed25519 signature, or CSV with the
+    detached signature in the ``X-Signature`` header). Compliance and admin only."""
+
+    required_scopes = {"POST": "export"}
+
+    @extend_schema(request=ReportRequestSerializer, responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                                                               (200, "text/csv"): OpenApiTypes.STR})
+    def post(self, request: Request) -> HttpResponse:
+        form = ReportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        return report_response(request.actor, form.validated_data)
+
+
+def report_response(actor, params: dict) -> HttpResponse:  # type: ignore[no-untyped-def]
+    """Build, sign, audit and return a report; shared by the API and the console."""
+    def day(d):  # type: ignore[no-untyped-def]
+        return datetime.combine(d, time.min, tzinfo=dt_timezone.utc)
+
+    report = build_period_report(actor.tenant, day(params["start"]), day(params["end"]),
+                                 verdict=params.get("verdict") or None, reviewer=params.get("reviewer") or None,
+                                 actor=actor.label)
+    fmt = params.get("format") or "json"
+    body, detached = export_report(report, fmt, actor.tenant, actor.label)
+    name = f"report-{actor.tenant.slug}-{params['start']}-{params['end']}.{fmt}"
+    response = HttpResponse(body, content_type="application/json" if fmt == "json" else "text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    if detached:
+        response["X-Signature"] = json.dumps(json.loads(detached), separators=(",", ":"))
+    return response

@@ -6,6 +6,7 @@ app_name = "ui"
 urlpatterns = [
     path("", views.items, name="items"),
     path("upload/", views.upload, name="upload"),
+    path("reports/", views.reports, name="reports"),
     path("items/<uuid:pk>/", views.item, name="item"),
     path("items/<uuid:pk>/status", views.item_status, name="item_status"),
     path("items/<uuid:pk>/review", views.review, name="review"),

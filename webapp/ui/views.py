@@ -19,6 +19,8 @@ from forensics.presenters import analysis_to_dict
 from forensics.reviews import ReviewError, record_review
 from provenance.models import AuditEvent
 from webapp.accounts.tenancy import Actor, actor_for_request
+from webapp.api.serializers import ReportRequestSerializer
+from webapp.api.views import report_response
 
 
 def _actor(request: HttpRequest, scope: str = "read") -> Actor:
@@ -142,3 +144,15 @@ def item_status(request: HttpRequest, pk: str) -> JsonResponse:
     analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
     return JsonResponse({"state": analysis.state, "stage": analysis.stage, "progress": analysis.progress,
                          "verdict": analysis.verdict or None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reports(request: HttpRequest) -> HttpResponse:
+    """Compliance exports: a signed period report as JSON or CSV."""
+    actor = _actor(request, "export")
+    form = ReportRequestSerializer(data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return report_response(actor, form.validated_data)
+    errors = form.errors if request.method == "POST" else {}
+    return render(request, "ui/reports.html", {"errors": errors}, status=400 if errors else 200)

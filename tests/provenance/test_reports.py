@@ -1,0 +1,100 @@
+"""Signed period reports: exported by compliance, verifiable offline, tamper-evident, audited."""
+import json
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from forensics import services
+from forensics.reviews import record_review
+from provenance.models import AuditEvent
+from provenance.signing import load_public_key_pem, verify_bytes, verify_json
+from tests.conftest import make_user
+from tests.support.media import jpeg_bytes
+from webapp.accounts.keys import issue_api_key
+from webapp.accounts.tenancy import system_actor
+
+pytestmark = pytest.mark.usefixtures("eager_celery")
+PERIOD = {"start": str(date.today() - timedelta(days=1)), "end": str(date.today() + timedelta(days=1))}
+
+
+@pytest.fixture
+def history(tenant):  # type: ignore[no-untyped-def]
+    actor = system_actor(tenant, "user:mod")
+    analyses = [services.submit_chunks(actor, [jpeg_bytes(seed=70 + i)]) for i in range(3)]
+    for a in analyses:
+        a.refresh_from_db()
+    record_review(actor, analyses[0], "escalate", "needs a second look")
+    return analyses
+
+
+def compliance_api(tenant) -> APIClient:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_api_key(tenant, 'compliance', ['export']).plaintext}")
+    return client
+
+
+def public_key(client):  # type: ignore[no-untyped-def]
+    response = client.get("/.well-known/forensics-report-key.pem")
+    assert response.status_code == 200
+    return load_public_key_pem(response.content)
+
+
+def test_json_report_verifies_offline_and_a_changed_byte_does_not(tenant, history, tmp_path, capsys) -> None:
+    client = compliance_api(tenant)
+    response = client.post("/api/v1/reports", {**PERIOD, "format": "json"}, format="json")
+    assert response.status_code == 200, response.content
+    report = json.loads(response.content)
+    assert report["schema"] == "media-forensics/period-report/v1"
+    assert report["counts"]["analyses"] == 3 and report["counts"]["reviewed"] == 1
+    assert report["audit_chain_head"]["seq"] >= 10
+    escalated = [row for row in report["items"] if row["review_decision"] == "escalate"]
+    assert escalated[0]["review_reason"] == "needs a second look" and escalated[0]["automated_decision"] == "partially"
+    assert verify_json(report, [public_key(client)])
+
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(client.get("/.well-known/forensics-report-key.pem").content)
+    path = tmp_path / "report.json"
+    path.write_bytes(response.content)
+    call_command("verify_report", str(path), "--public-key", str(pem))
+    assert "VALID" in capsys.readouterr().out
+    path.write_bytes(response.content.replace(b'"analyses": 3', b'"analyses": 2'))
+    with pytest.raises(SystemExit):
+        call_command("verify_report", str(path), "--public-key", str(pem))
+    assert "INVALID" in capsys.readouterr().out
+    exported = AuditEvent.objects.get(action="report.exported")
+    assert exported.payload["format"] == "json" and exported.actor.startswith("api-key:")
+
+
+def test_csv_report_has_one_row_per_item_and_a_detached_signature(tenant, history) -> None:
+    client = compliance_api(tenant)
+    response = client.post("/api/v1/reports", {**PERIOD, "format": "csv"}, format="json")
+    lines = response.content.decode().strip().splitlines()
+    assert lines[0].startswith("analysis_id,") and len(lines) == 4
+    assert verify_bytes(response.content, response["X-Signature"], [public_key(client)])
+    assert not verify_bytes(response.content + b"x", response["X-Signature"], [public_key(client)])
+
+
+def test_only_export_scopes_and_roles_may_export(tenant, history, api_key, client) -> None:
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_api_key(tenant, 'ro', ['read']).plaintext}")
+    assert reader.post("/api/v1/reports", PERIOD, format="json").status_code == 403
+    client.force_login(make_user(tenant, "mod2", role="moderator"))
+    assert client.get("/reports/").status_code == 403
+
+
+def test_compliance_user_exports_from_the_console(tenant, history, client) -> None:
+    client.force_login(make_user(tenant, "carol", role="compliance"))
+    assert "Export a signed report" in client.get("/reports/").content.decode()
+    response = client.post("/reports/", {**PERIOD, "format": "json", "verdict": ""})
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    assert json.loads(response.content)["counts"]["analyses"] == 3
+    bad = client.post("/reports/", {"start": PERIOD["end"], "end": PERIOD["start"], "format": "json"})
+    assert bad.status_code == 400 and "after" in bad.content.decode()
+
+
+def test_reports_never_include_another_tenant(tenant, other_tenant, history) -> None:
+    services.submit_chunks(system_actor(other_tenant), [jpeg_bytes(seed=99)])
+    report = json.loads(compliance_api(tenant).post("/api/v1/reports", PERIOD, format="json").content)
+    assert report["counts"]["analyses"] == 3 and report["tenant"] == "acme"
