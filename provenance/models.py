@@ -73,3 +73,19 @@ class PerceptualHash(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "frame_index"], name="one_hash_per_frame")]
         indexes = [models.Index(fields=["tenant", "quality"])]
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of a tenant's chain head at a moment (the Certificate
+    Transparency pattern): anyone holding the public key can later prove that
+    events up to ``seq`` existed with exactly this hash, even if the database
+    is rewritten afterwards."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="audit_checkpoints")
+    seq = models.PositiveBigIntegerField()
+    entry_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    signature = models.JSONField()
+
+    class Meta:
+        ordering = ["tenant_id", "seq"]

@@ -179,12 +179,17 @@ CELERY_TASK_ROUTES = {
     "forensics.tasks.run_provenance_stage": {"queue": "cpu"},
     "forensics.tasks.run_detection_stage": {"queue": "gpu"},
     "forensics.tasks.recover_stale_analyses": {"queue": "cpu"},
+    "provenance.tasks.checkpoint_audit_chains": {"queue": "cpu"},
 }
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-analyses": {
         "task": "forensics.tasks.recover_stale_analyses",
         "schedule": 60.0,
-    }
+    },
+    "checkpoint-audit-chains": {
+        "task": "provenance.tasks.checkpoint_audit_chains",
+        "schedule": env_float("FORENSICS_CHECKPOINT_EVERY_SECONDS", 3600.0),
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
