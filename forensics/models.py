@@ -109,3 +109,16 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` for a POST, so a retried upload returns the first analysis."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    analysis = models.ForeignKey(Analysis, null=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="one_idempotency_key_per_tenant")]

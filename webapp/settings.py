@@ -194,6 +194,15 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Cache (rate limits): shared between processes on both shapes ----------
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
+        if _redis_url
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
+    )
+}
+
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -205,6 +214,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "webapp.api.errors.problem_details_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["webapp.api.throttling.PerCredentialThrottle"],
+    # Requests per API key (or per user) per period; 429 with Retry-After beyond it.
+    "DEFAULT_THROTTLE_RATES": {"credential": env_str("FORENSICS_API_RATE", "120/min")},
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",

@@ -1,6 +1,7 @@
 """REST API v1: thin views over ``forensics.services``; tenant scoping on every query."""
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, time
 from datetime import timezone as dt_timezone
@@ -17,10 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from forensics import services
+from forensics.idempotency import IdempotencyConflict, run_once
 from forensics.models import Analysis
 from forensics.pipeline import artifact_path
 from forensics.reviews import ReviewError, record_review
 from provenance.reports import build_period_report, export_report
+from webapp.api.errors import problem
 from webapp.api.serializers import (
     AnalysisCreateSerializer,
     AnalysisSerializer,
@@ -58,18 +61,45 @@ class AnalysisListCreate(generics.ListCreateAPIView):
     def get(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=AnalysisCreateSerializer, responses={202: AnalysisSerializer})
+    @extend_schema(
+        request=AnalysisCreateSerializer,
+        responses={202: AnalysisSerializer, 200: AnalysisSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     description="Retry-safe: the same key returns the first analysis (200).")],
+    )
     def post(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         form = AnalysisCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        if "file" in form.validated_data:
-            upload = form.validated_data["file"]
-            analysis = services.submit_chunks(request.actor, upload.chunks(), original_name=upload.name or "", source="api")
+        data = form.validated_data
+        if "file" in data:
+            upload = data["file"]
+            fingerprint = hashlib.sha256(f"file:{upload.name}:{upload.size}".encode()).hexdigest()
+
+            def submit() -> Analysis:
+                return services.submit_chunks(request.actor, upload.chunks(), original_name=upload.name or "",
+                                              source="api")
         else:
-            analysis = services.submit_text(request.actor, form.validated_data["text"], source="api")
+            fingerprint = hashlib.sha256(f"text:{data['text']}".encode()).hexdigest()
+
+            def submit() -> Analysis:
+                return services.submit_text(request.actor, data["text"], source="api")
+
+        key = request.headers.get("Idempotency-Key", "").strip()
+        replayed = False
+        if key:
+            try:
+                analysis, replayed = run_once(request.actor.tenant, key[:200], fingerprint, submit)
+            except IdempotencyConflict as exc:
+                return problem(409 if "processed" in str(exc) else 422, "idempotency_conflict",
+                               "Idempotency-Key conflict", str(exc))
+        else:
+            analysis = submit()
         analysis = tenant_analyses(request).get(pk=analysis.pk)
-        body = AnalysisSerializer(analysis).data
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": f"/api/v1/analyses/{analysis.id}"})
+        headers = {"Location": f"/api/v1/analyses/{analysis.id}"}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(AnalysisSerializer(analysis).data,
+                        status=status.HTTP_200_OK if replayed else status.HTTP_202_ACCEPTED, headers=headers)
 
 
 class AnalysisDetail(generics.RetrieveAPIView):
