@@ -133,6 +133,23 @@ def build_period_report(tenant: Tenant, start: datetime, end: datetime, *, verdi
     }
 
 
+MAX_PICTURES = 24
+
+
+def evidence_pictures(tenant: Tenant, report: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """The stored heatmaps, face boxes and timelines of the report's flagged items."""
+    flagged = [row["analysis_id"] for row in report["items"] if row["verdict"] == "likely_synthetic"]
+    pictures: list[tuple[str, bytes]] = []
+    for analysis in Analysis.objects.filter(tenant=tenant, pk__in=flagged).prefetch_related("detector_results"):
+        for result in analysis.detector_results.all():
+            for name, rel in result.evidence.get("artifacts", {}).items():
+                path = Path(settings.MEDIA_ROOT) / rel
+                if path.exists() and len(pictures) < MAX_PICTURES:
+                    caption = f"{analysis.item.sha256[:12]} · {result.detector} · {name} (score {_score(result.score)})"
+                    pictures.append((caption, path.read_bytes()))
+    return pictures
+
+
 def export_report(report: dict[str, Any], fmt: str, tenant: Tenant, actor: str) -> tuple[bytes, str | None]:
     """Signed bytes of the report (JSON: signature embedded; CSV: detached signature returned)."""
     key = signing_key()
@@ -146,8 +163,13 @@ def export_report(report: dict[str, Any], fmt: str, tenant: Tenant, actor: str) 
         writer.writerows(report["items"])
         body = buf.getvalue().encode("utf-8")
         detached = sign_bytes(body, key).to_json()
+    elif fmt == "pdf":
+        from provenance.pdf import render_pdf
+
+        body = render_pdf(report, evidence_pictures(tenant, report))
+        detached = sign_bytes(body, key).to_json()
     else:
-        raise ValueError("format must be json or csv")
+        raise ValueError("format must be json, csv or pdf")
     append_event(tenant, actor, "report.exported", payload={
         "format": fmt, "period": report["period"], "filters": report["filters"], "analyses": report["counts"]["analyses"],
         "audit_chain_head": report["audit_chain_head"],

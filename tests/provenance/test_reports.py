@@ -98,3 +98,36 @@ def test_reports_never_include_another_tenant(tenant, other_tenant, history) -> 
     services.submit_chunks(system_actor(other_tenant), [jpeg_bytes(seed=99)])
     report = json.loads(compliance_api(tenant).post("/api/v1/reports", PERIOD, format="json").content)
     assert report["counts"]["analyses"] == 3 and report["tenant"] == "acme"
+
+
+def test_pdf_report_renders_with_evidence_and_verifies(tenant, tmp_path, capsys) -> None:
+    """The PDF is checked as pictures: rendered to PNG pages, with the flagged item's evidence image."""
+    import pypdfium2
+    from PIL import Image
+
+    actor = system_actor(tenant, "user:mod")
+    bright = Image.new("RGB", (80, 60), (250, 250, 250))
+    path = tmp_path / "bright.png"
+    bright.save(path)
+    flagged = services.submit_path(actor, path)
+    services.submit_chunks(actor, [jpeg_bytes(seed=90)])
+    flagged.refresh_from_db()
+    assert flagged.verdict == "likely_synthetic"
+
+    client = compliance_api(tenant)
+    response = client.post("/api/v1/reports", {**PERIOD, "format": "pdf"}, format="json")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert verify_bytes(response.content, response["X-Signature"], [public_key(client)])
+    pdf = pypdfium2.PdfDocument(response.content)
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "Media forensics period report" in text and flagged.item.sha256[:12] in text
+    assert "test-brightness · brightness" in text  # the evidence picture's caption
+    page = pdf[0].render(scale=1).to_pil().convert("L")
+    assert page.size[0] > 500 and len(set(page.getdata())) > 10  # a real rendered page, not blank
+    out = tmp_path / "report.pdf"
+    out.write_bytes(response.content)
+    (tmp_path / "report.pdf.sig").write_text(response["X-Signature"])
+    call_command("verify_report", str(out))
+    assert "VALID" in capsys.readouterr().out
+    for i in range(len(pdf)):
+        pdf[i].render(scale=1.5).to_pil().save(tmp_path / f"page{i}.png")

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaType
+from detectors.explain import to_png
 from detectors.registry import register_detector
 
 
@@ -32,8 +33,10 @@ class BrightnessDetector(Detector):
             with Image.open(media.path) as img:
                 score = float(np.asarray(img.convert("L"), dtype=np.float32).mean() / 255.0)
             label = FindingLabel.SYNTHETIC if score >= 0.5 else FindingLabel.AUTHENTIC
+            with Image.open(media.path) as img:
+                picture = to_png(img.convert("L").resize((64, 64)))
             out.append(Finding(self.name, self.version, label, score=score, threshold=0.5,
-                               evidence={"mean_brightness": score}))
+                               evidence={"mean_brightness": score}, artifacts={"brightness": picture}))
         return out
 
 

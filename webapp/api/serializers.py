@@ -83,7 +83,7 @@ class ReviewCreateSerializer(StrictSerializer):
 class ReportRequestSerializer(StrictSerializer):
     start = serializers.DateField(help_text="first day (UTC)")
     end = serializers.DateField(help_text="day after the last (UTC)")
-    format = serializers.ChoiceField(choices=["json", "csv"], default="json")
+    format = serializers.ChoiceField(choices=["json", "csv", "pdf"], default="json")
     verdict = serializers.ChoiceField(choices=["likely_synthetic", "likely_authentic", "inconclusive"], required=False,
                                       allow_blank=True)
     reviewer = serializers.CharField(required=False, allow_blank=True)

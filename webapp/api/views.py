@@ -149,7 +149,8 @@ class Reports(generics.GenericAPIView):
     required_scopes = {"POST": "export"}
 
     @extend_schema(request=ReportRequestSerializer, responses={(200, "application/json"): OpenApiTypes.OBJECT,
-                                                               (200, "text/csv"): OpenApiTypes.STR})
+                                                               (200, "text/csv"): OpenApiTypes.STR,
+                                                               (200, "application/pdf"): OpenApiTypes.BINARY})
     def post(self, request: Request) -> HttpResponse:
         form = ReportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -167,7 +168,8 @@ def report_response(actor, params: dict) -> HttpResponse:  # type: ignore[no-unt
     fmt = params.get("format") or "json"
     body, detached = export_report(report, fmt, actor.tenant, actor.label)
     name = f"report-{actor.tenant.slug}-{params['start']}-{params['end']}.{fmt}"
-    response = HttpResponse(body, content_type="application/json" if fmt == "json" else "text/csv")
+    content_type = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}[fmt]
+    response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     if detached:
         response["X-Signature"] = json.dumps(json.loads(detached), separators=(",", ":"))

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True)
         parser.add_argument("--start", required=True, help="first day, YYYY-MM-DD (UTC)")
         parser.add_argument("--end", required=True, help="day after the last, YYYY-MM-DD (UTC)")
-        parser.add_argument("--format", choices=["json", "csv"], default="json")
+        parser.add_argument("--format", choices=["json", "csv", "pdf"], default="json")
         parser.add_argument("--verdict")
         parser.add_argument("--reviewer")
         parser.add_argument("--out", type=Path, required=True)

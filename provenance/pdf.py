@@ -1,0 +1,79 @@
+"""The human-readable period report: tables, and the pictures reviewers saw
+(heatmaps, face boxes, video timelines) for the items that were flagged."""
+from __future__ import annotations
+
+import io
+from typing import Any, Sequence
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+MAX_ITEM_ROWS = 500
+
+
+def _table(rows: list[list[Any]], widths: Sequence[float] | None = None) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#14213d")),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+        ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c8ced8")),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f4f6f9")]),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]))
+    return table
+
+
+def render_pdf(report: dict[str, Any], pictures: Sequence[tuple[str, bytes]]) -> bytes:
+    """``pictures``: (caption, PNG bytes) to include as evidence."""
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
+    story: list[Any] = [
+        Paragraph(f"Media forensics period report — {report['tenant']}", styles["Title"]),
+        Paragraph(f"Period {report['period']['start']} to {report['period']['end']} · generated "
+                  f"{report['generated_at']} by {report['generated_by']}", small),
+        Paragraph(f"Audit chain head covered: event #{report['audit_chain_head']['seq']} "
+                  f"{report['audit_chain_head']['entry_hash']}", small),
+        Spacer(1, 4 * mm),
+        Paragraph("Summary", styles["Heading2"]),
+    ]
+    counts = report["counts"]
+    summary = [["measure", "value"], ["analyses", counts["analyses"]], ["reviewed by a person", counts["reviewed"]],
+               ["machine-readable mark found (AI Act Art. 50)", counts["machine_readable_mark_found"]],
+               ["median turnaround (s)", report["turnaround_seconds"]["median"] or "—"]]
+    summary += [[f"verdict: {k}", v] for k, v in sorted(counts["by_verdict"].items())]
+    summary += [[f"media type: {k}", v] for k, v in sorted(counts["by_media_type"].items())]
+    story += [_table(summary, [110 * mm, 40 * mm]), Spacer(1, 4 * mm)]
+    if report["model_versions"]:
+        story.append(Paragraph("Model versions used", styles["Heading2"]))
+        rows = [["detector", "weights sha256", "threshold", "target FPR"]]
+        rows += [[name, (info.get("weights_sha256") or "—")[:16], info.get("threshold", "—"), info.get("target_fpr", "—")]
+                 for name, info in sorted(report["model_versions"].items())]
+        story += [_table(rows), Spacer(1, 4 * mm)]
+    story.append(Paragraph("Items", styles["Heading2"]))
+    rows = [["submitted", "sha256", "type", "verdict", "score", "C2PA", "mark", "review"]]
+    for item in report["items"][:MAX_ITEM_ROWS]:
+        review = f"{item['review_decision']} by {item['reviewer']}: {item['review_reason']}" if item["review_decision"] else ""
+        rows.append([item["submitted_at"][:19], item["sha256"][:12], item["media_type"], item["verdict"] or item["state"],
+                     item["score"] or "—", item["c2pa_state"] or "—", item["machine_readable_mark"] or "",
+                     Paragraph(review, small)])
+    story.append(_table(rows, [28 * mm, 20 * mm, 12 * mm, 24 * mm, 12 * mm, 16 * mm, 22 * mm, 46 * mm]))
+    if len(report["items"]) > MAX_ITEM_ROWS:
+        story.append(Paragraph(f"… {len(report['items']) - MAX_ITEM_ROWS} more items in the JSON/CSV export.", small))
+    if pictures:
+        story += [Spacer(1, 4 * mm), Paragraph("Evidence for flagged items", styles["Heading2"]),
+                  Paragraph("Heatmaps show where a network looked, not what is fake.", small)]
+        for caption, png in pictures:
+            story.append(KeepTogether([Image(io.BytesIO(png), width=60 * mm, height=60 * mm, kind="proportional"),
+                                       Paragraph(caption, small), Spacer(1, 3 * mm)]))
+    story += [Spacer(1, 4 * mm), Paragraph("Limits of the evidence", styles["Heading2"])]
+    story += [Paragraph(f"• {line}", small) for line in report["evidence_limits"]]
+    story.append(Paragraph("This PDF is signed with the service's Ed25519 key (detached signature); verify it with "
+                           "manage.py verify_report and the key at /.well-known/forensics-report-key.pem.", small))
+    buf = io.BytesIO()
+    SimpleDocTemplate(buf, pagesize=A4, leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm,
+                      bottomMargin=12 * mm, title=f"Period report {report['tenant']}").build(story)
+    return buf.getvalue()
