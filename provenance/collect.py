@@ -43,6 +43,11 @@ def collect_provenance(item: Any, path: Path) -> dict[str, Any]:
     hashes = store_perceptual_hashes(item, path, media_type)
     section["pdq"] = [{"frame_index": h.frame_index, "hash": h.pdq, "quality": h.quality} for h in hashes]
     section["near_duplicates"] = near_duplicates(item, hashes)
+    known = [d for d in section["near_duplicates"] if d["known_fake"]]
+    if known:
+        section["metadata"]["flags"].insert(
+            0, f"Near-duplicate (PDQ distance {known[0]['distance']}) of an item a reviewer confirmed synthetic."
+        )
     return section
 
 
@@ -90,12 +95,18 @@ def near_duplicates(item: Any, hashes: list[PerceptualHash], max_distance: int =
             item_id = owner[row_id]
             best[item_id] = min(distance, best.get(item_id, 256))
     matches = sorted(best.items(), key=lambda pair: pair[1])[:MAX_NEAR_DUPLICATES]
+    from forensics.models import Review
+
     out = []
     for item_id, distance in matches:
         latest = Analysis.objects.filter(item_id=item_id, state="done").order_by("-finished_at").first()
+        review = Review.objects.filter(analysis__item_id=item_id).order_by("-created_at").first()
         out.append({
             "item_id": str(item_id), "distance": distance,
             "analysis_id": str(latest.id) if latest else None,
             "verdict": latest.verdict if latest else None, "score": latest.score if latest else None,
+            "review_decision": review.decision if review else None,
+            # A person confirmed it synthetic: the tenant's list of known fakes.
+            "known_fake": bool(review and review.decision == Review.Decision.CONFIRM_SYNTHETIC),
         })
     return out

@@ -76,3 +76,14 @@ def test_video_frames_are_hashed(actor) -> None:
     analysis = done(services.submit_chunks(actor, [mp4_bytes(frames=24)]))
     frames = analysis.provenance["pdq"]
     assert len(frames) >= 2 and all(len(f["hash"]) == 64 for f in frames)
+
+
+def test_a_copy_of_a_confirmed_fake_is_flagged_as_known(actor) -> None:
+    from forensics.reviews import record_review
+
+    fake = done(services.submit_chunks(actor, [real_photo(8)], original_name="fake.jpg"))
+    record_review(actor, fake, "confirm_synthetic", "face swap confirmed by the trust team")
+    copy = done(services.submit_chunks(actor, [reencode(real_photo(8), 0.5, 60)], original_name="repost.jpg"))
+    match = copy.provenance["near_duplicates"][0]
+    assert match["known_fake"] is True and match["review_decision"] == "confirm_synthetic"
+    assert copy.provenance["metadata"]["flags"][0].startswith("Near-duplicate")
