@@ -5,6 +5,8 @@ triggers (see the migrations) refuse it for any client of the app's database.
 """
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 from webapp.accounts.models import Tenant
@@ -89,3 +91,29 @@ class AuditCheckpoint(models.Model):
 
     class Meta:
         ordering = ["tenant_id", "seq"]
+
+
+class ReportExport(models.Model):
+    """An export job: built on a worker, with progress, kept as a signed file."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="report_exports")
+    requested_by = models.CharField(max_length=150)
+    params = models.JSONField()
+    format = models.CharField(max_length=8)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    progress = models.FloatField(default=0.0)
+    file = models.CharField(max_length=300, blank=True)
+    signature = models.TextField(blank=True, help_text="Detached signature (CSV, PDF); JSON embeds its own.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

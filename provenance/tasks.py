@@ -7,3 +7,10 @@ from provenance.checkpoints import checkpoint_all
 @shared_task(name="provenance.tasks.checkpoint_audit_chains")
 def checkpoint_audit_chains() -> int:
     return checkpoint_all()
+
+
+@shared_task(name="provenance.tasks.run_report_export")
+def run_report_export(export_id: str) -> None:
+    from provenance.exports import run_export
+
+    run_export(export_id)

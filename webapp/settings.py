@@ -180,6 +180,7 @@ CELERY_TASK_ROUTES = {
     "forensics.tasks.run_detection_stage": {"queue": "gpu"},
     "forensics.tasks.recover_stale_analyses": {"queue": "cpu"},
     "provenance.tasks.checkpoint_audit_chains": {"queue": "cpu"},
+    "provenance.tasks.run_report_export": {"queue": "cpu"},
 }
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-analyses": {

@@ -35,6 +35,15 @@ def compliance_api(tenant) -> APIClient:  # type: ignore[no-untyped-def]
     return client
 
 
+def export(client, **params):  # type: ignore[no-untyped-def]
+    """Request a report, check the job finished on the worker, and download it."""
+    requested = client.post("/api/v1/reports", {**PERIOD, **params}, format="json")
+    assert requested.status_code == 202, requested.content
+    job = client.get(requested["Location"]).json()
+    assert job["state"] == "done" and job["progress"] == 1.0, job
+    return client.get(job["download"])
+
+
 def public_key(client):  # type: ignore[no-untyped-def]
     response = client.get("/.well-known/forensics-report-key.pem")
     assert response.status_code == 200
@@ -43,9 +52,9 @@ def public_key(client):  # type: ignore[no-untyped-def]
 
 def test_json_report_verifies_offline_and_a_changed_byte_does_not(tenant, history, tmp_path, capsys) -> None:
     client = compliance_api(tenant)
-    response = client.post("/api/v1/reports", {**PERIOD, "format": "json"}, format="json")
-    assert response.status_code == 200, response.content
-    report = json.loads(response.content)
+    response = export(client, format="json")
+    assert response.status_code == 200
+    report = json.loads(b"".join(response.streaming_content))
     assert report["schema"] == "media-forensics/period-report/v1"
     assert report["counts"]["analyses"] == 3 and report["counts"]["reviewed"] == 1
     assert report["audit_chain_head"]["seq"] >= 10
@@ -56,24 +65,27 @@ def test_json_report_verifies_offline_and_a_changed_byte_does_not(tenant, histor
     pem = tmp_path / "key.pem"
     pem.write_bytes(client.get("/.well-known/forensics-report-key.pem").content)
     path = tmp_path / "report.json"
-    path.write_bytes(response.content)
+    body = json.dumps(report, indent=2, ensure_ascii=False).encode()
+    path.write_bytes(body)
     call_command("verify_report", str(path), "--public-key", str(pem))
     assert "VALID" in capsys.readouterr().out
-    path.write_bytes(response.content.replace(b'"analyses": 3', b'"analyses": 2'))
+    path.write_bytes(body.replace(b'"analyses": 3', b'"analyses": 2'))
     with pytest.raises(SystemExit):
         call_command("verify_report", str(path), "--public-key", str(pem))
     assert "INVALID" in capsys.readouterr().out
+    assert AuditEvent.objects.filter(action="report.requested").count() == 1
     exported = AuditEvent.objects.get(action="report.exported")
     assert exported.payload["format"] == "json" and exported.actor.startswith("api-key:")
 
 
 def test_csv_report_has_one_row_per_item_and_a_detached_signature(tenant, history) -> None:
     client = compliance_api(tenant)
-    response = client.post("/api/v1/reports", {**PERIOD, "format": "csv"}, format="json")
-    lines = response.content.decode().strip().splitlines()
+    response = export(client, format="csv")
+    content = b"".join(response.streaming_content)
+    lines = content.decode().strip().splitlines()
     assert lines[0].startswith("analysis_id,") and len(lines) == 4
-    assert verify_bytes(response.content, response["X-Signature"], [public_key(client)])
-    assert not verify_bytes(response.content + b"x", response["X-Signature"], [public_key(client)])
+    assert verify_bytes(content, response["X-Signature"], [public_key(client)])
+    assert not verify_bytes(content + b"x", response["X-Signature"], [public_key(client)])
 
 
 def test_only_export_scopes_and_roles_may_export(tenant, history, api_key, client) -> None:
@@ -88,15 +100,22 @@ def test_compliance_user_exports_from_the_console(tenant, history, client) -> No
     client.force_login(make_user(tenant, "carol", role="compliance"))
     assert "Export a signed report" in client.get("/reports/").content.decode()
     response = client.post("/reports/", {**PERIOD, "format": "json", "verdict": ""})
-    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
-    assert json.loads(response.content)["counts"]["analyses"] == 3
+    assert response.status_code == 302
+    page = client.get("/reports/").content.decode()
+    assert "Download" in page and "user:carol" in page
+    from provenance.models import ReportExport
+
+    job = ReportExport.objects.get()
+    download = client.get(f"/reports/{job.id}/download")
+    assert "attachment" in download["Content-Disposition"]
+    assert json.loads(b"".join(download.streaming_content))["counts"]["analyses"] == 3
     bad = client.post("/reports/", {"start": PERIOD["end"], "end": PERIOD["start"], "format": "json"})
     assert bad.status_code == 400 and "after" in bad.content.decode()
 
 
 def test_reports_never_include_another_tenant(tenant, other_tenant, history) -> None:
     services.submit_chunks(system_actor(other_tenant), [jpeg_bytes(seed=99)])
-    report = json.loads(compliance_api(tenant).post("/api/v1/reports", PERIOD, format="json").content)
+    report = json.loads(b"".join(export(compliance_api(tenant)).streaming_content))
     assert report["counts"]["analyses"] == 3 and report["tenant"] == "acme"
 
 
@@ -115,19 +134,26 @@ def test_pdf_report_renders_with_evidence_and_verifies(tenant, tmp_path, capsys)
     assert flagged.verdict == "likely_synthetic"
 
     client = compliance_api(tenant)
-    response = client.post("/api/v1/reports", {**PERIOD, "format": "pdf"}, format="json")
-    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert verify_bytes(response.content, response["X-Signature"], [public_key(client)])
-    pdf = pypdfium2.PdfDocument(response.content)
+    response = export(client, format="pdf")
+    content = b"".join(response.streaming_content)
+    assert response["Content-Type"] == "application/pdf"
+    assert verify_bytes(content, response["X-Signature"], [public_key(client)])
+    pdf = pypdfium2.PdfDocument(content)
     text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "Media forensics period report" in text and flagged.item.sha256[:12] in text
     assert "test-brightness · brightness" in text  # the evidence picture's caption
     page = pdf[0].render(scale=1).to_pil().convert("L")
     assert page.size[0] > 500 and len(set(page.getdata())) > 10  # a real rendered page, not blank
     out = tmp_path / "report.pdf"
-    out.write_bytes(response.content)
+    out.write_bytes(content)
     (tmp_path / "report.pdf.sig").write_text(response["X-Signature"])
     call_command("verify_report", str(out))
     assert "VALID" in capsys.readouterr().out
     for i in range(len(pdf)):
         pdf[i].render(scale=1.5).to_pil().save(tmp_path / f"page{i}.png")
+
+
+def test_other_tenants_cannot_read_an_export(tenant, other_tenant, history) -> None:
+    requested = compliance_api(tenant).post("/api/v1/reports", PERIOD, format="json")
+    assert compliance_api(other_tenant).get(requested["Location"]).status_code == 404
+    assert compliance_api(other_tenant).get(requested["Location"] + "/download").status_code == 404

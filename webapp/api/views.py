@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, time
-from datetime import timezone as dt_timezone
+from pathlib import Path
 
+from django.conf import settings
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,7 +22,8 @@ from forensics.idempotency import IdempotencyConflict, run_once
 from forensics.models import Analysis
 from forensics.pipeline import artifact_path
 from forensics.reviews import ReviewError, record_review
-from provenance.reports import build_period_report, export_report
+from provenance.exports import CONTENT_TYPES, export_to_dict, request_export
+from provenance.models import ReportExport
 from webapp.api.errors import problem
 from webapp.api.serializers import (
     AnalysisCreateSerializer,
@@ -143,34 +144,43 @@ class AnalysisReviews(generics.GenericAPIView):
 
 
 class Reports(generics.GenericAPIView):
-    """A signed period report (JSON with an embedded Ed25519 signature, or CSV with the
-    detached signature in the ``X-Signature`` header). Compliance and admin only."""
+    """Request a signed period report; it is built on a worker (poll the job, then download)."""
 
     required_scopes = {"POST": "export"}
 
-    @extend_schema(request=ReportRequestSerializer, responses={(200, "application/json"): OpenApiTypes.OBJECT,
-                                                               (200, "text/csv"): OpenApiTypes.STR,
-                                                               (200, "application/pdf"): OpenApiTypes.BINARY})
-    def post(self, request: Request) -> HttpResponse:
+    @extend_schema(request=ReportRequestSerializer, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
         form = ReportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        return report_response(request.actor, form.validated_data)
+        job = request_export(request.actor, form.validated_data)
+        return Response(export_to_dict(job), status=status.HTTP_202_ACCEPTED,
+                        headers={"Location": f"/api/v1/reports/{job.id}"})
 
 
-def report_response(actor, params: dict) -> HttpResponse:  # type: ignore[no-untyped-def]
-    """Build, sign, audit and return a report; shared by the API and the console."""
-    def day(d):  # type: ignore[no-untyped-def]
-        return datetime.combine(d, time.min, tzinfo=dt_timezone.utc)
+class ReportDetail(generics.GenericAPIView):
+    required_scopes = {"GET": "export"}
 
-    report = build_period_report(actor.tenant, day(params["start"]), day(params["end"]),
-                                 verdict=params.get("verdict") or None, reviewer=params.get("reviewer") or None,
-                                 actor=actor.label)
-    fmt = params.get("format") or "json"
-    body, detached = export_report(report, fmt, actor.tenant, actor.label)
-    name = f"report-{actor.tenant.slug}-{params['start']}-{params['end']}.{fmt}"
-    content_type = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}[fmt]
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    if detached:
-        response["X-Signature"] = json.dumps(json.loads(detached), separators=(",", ":"))
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(export_to_dict(get_object_or_404(ReportExport, pk=pk, tenant=request.actor.tenant)))
+
+
+class ReportDownload(generics.GenericAPIView):
+    """The signed file. CSV and PDF carry their detached signature in ``X-Signature``."""
+
+    required_scopes = {"GET": "export"}
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: str) -> FileResponse:
+        return report_file_response(get_object_or_404(ReportExport, pk=pk, tenant=request.actor.tenant))
+
+
+def report_file_response(job: ReportExport) -> FileResponse:
+    """Shared by the API and the console."""
+    if job.state != ReportExport.State.DONE:
+        raise NotFound(f"report {job.id} is {job.state}, not ready")
+    response = FileResponse((Path(settings.MEDIA_ROOT) / job.file).open("rb"), content_type=CONTENT_TYPES[job.format],
+                            as_attachment=True, filename=f"report-{job.tenant.slug}-{job.id}.{job.format}")
+    if job.signature:
+        response["X-Signature"] = json.dumps(json.loads(job.signature), separators=(",", ":"))
     return response

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.items, name="items"),
     path("upload/", views.upload, name="upload"),
     path("reports/", views.reports, name="reports"),
+    path("reports/<uuid:pk>/download", views.report_download, name="report_download"),
     path("items/<uuid:pk>/", views.item, name="item"),
     path("items/<uuid:pk>/status", views.item_status, name="item_status"),
     path("items/<uuid:pk>/review", views.review, name="review"),

@@ -17,10 +17,11 @@ from forensics.models import Analysis, Review, Verdict
 from forensics.pipeline import artifact_path, media_path
 from forensics.presenters import analysis_to_dict
 from forensics.reviews import ReviewError, record_review
-from provenance.models import AuditEvent
+from provenance.exports import request_export
+from provenance.models import AuditEvent, ReportExport
 from webapp.accounts.tenancy import Actor, actor_for_request
 from webapp.api.serializers import ReportRequestSerializer
-from webapp.api.views import report_response
+from webapp.api.views import report_file_response
 
 
 def _actor(request: HttpRequest, scope: str = "read") -> Actor:
@@ -149,10 +150,24 @@ def item_status(request: HttpRequest, pk: str) -> JsonResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def reports(request: HttpRequest) -> HttpResponse:
-    """Compliance exports: a signed period report as JSON or CSV."""
+    """Compliance exports: request a signed period report, follow its progress, download it."""
     actor = _actor(request, "export")
     form = ReportRequestSerializer(data=request.POST or None)
     if request.method == "POST" and form.is_valid():
-        return report_response(actor, form.validated_data)
+        request_export(actor, form.validated_data)
+        messages.success(request, "Report requested; it is being built on a worker.")
+        return redirect("ui:reports")
     errors = form.errors if request.method == "POST" else {}
-    return render(request, "ui/reports.html", {"errors": errors}, status=400 if errors else 200)
+    jobs = ReportExport.objects.filter(tenant=actor.tenant)[:20]
+    return render(request, "ui/reports.html", {
+        "errors": errors, "jobs": jobs, "pending": any(j.state in ("queued", "running") for j in jobs),
+    }, status=400 if errors else 200)
+
+
+@login_required
+def report_download(request: HttpRequest, pk: str) -> HttpResponse:
+    actor = _actor(request, "export")
+    job = get_object_or_404(ReportExport, pk=pk, tenant=actor.tenant)
+    if job.state != ReportExport.State.DONE:
+        raise Http404("the report is not ready")
+    return report_file_response(job)
