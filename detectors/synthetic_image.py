@@ -59,8 +59,12 @@ class CalibratedImageModel:
         return overlay_png(fitted, heat)
 
     def info(self, name: str) -> dict[str, Any]:
+        """What the audit trail and reports record about this model, its card's test metrics included."""
+        clean = self.card.get("metrics_test_split", {}).get("per_degradation", {}).get("clean", {})
         return {"name": name, "version": self.card.get("version", ""), "weights_sha256": self.card.get("weights_sha256"),
-                "threshold": self.calibration.threshold, "target_fpr": self.calibration.target_fpr}
+                "threshold": self.calibration.threshold, "target_fpr": self.calibration.target_fpr,
+                "test_auc": clean.get("auc"), "test_tpr_at_threshold": clean.get("tpr_at_threshold"),
+                "test_fpr_at_threshold": clean.get("fpr_at_threshold")}
 
 
 @register_detector

@@ -21,7 +21,8 @@ CONTENT_TYPES = {"json": "application/json", "csv": "text/csv", "pdf": "applicat
 
 
 def request_export(actor: Actor, params: dict[str, Any]) -> ReportExport:
-    clean = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in params.items() if v not in (None, "")}
+    clean = {k: (v.isoformat() if isinstance(v, date) else str(v) if k == "analysis" else v)
+             for k, v in params.items() if v not in (None, "")}
     fmt = clean.pop("format", "json")
     with transaction.atomic():
         job = ReportExport.objects.create(tenant=actor.tenant, requested_by=actor.label, params=clean, format=fmt)
@@ -53,7 +54,8 @@ def run_export(export_id: str) -> None:
     try:
         p = job.params
         report = build_period_report(job.tenant, _day(p["start"]), _day(p["end"]), verdict=p.get("verdict"),
-                                     reviewer=p.get("reviewer"), actor=job.requested_by)
+                                     reviewer=p.get("reviewer"), analysis=p.get("analysis"),
+                                     actor=job.requested_by)
         ReportExport.objects.filter(pk=job.pk).update(progress=0.5)
         body, detached = export_report(report, job.format, job.tenant, job.requested_by)
         rel = f"reports/{job.tenant.slug}/{job.id}.{job.format}"

@@ -49,8 +49,10 @@ def render_pdf(report: dict[str, Any], pictures: Sequence[tuple[str, bytes]]) ->
     story += [_table(summary, [110 * mm, 40 * mm]), Spacer(1, 4 * mm)]
     if report["model_versions"]:
         story.append(Paragraph("Model versions used", styles["Heading2"]))
-        rows = [["detector", "weights sha256", "threshold", "target FPR"]]
-        rows += [[name, (info.get("weights_sha256") or "—")[:16], info.get("threshold", "—"), info.get("target_fpr", "—")]
+        rows = [["detector", "weights sha256", "threshold", "target FPR", "test AUC", "test TPR / FPR at threshold"]]
+        rows += [[name, (info.get("weights_sha256") or "—")[:16], info.get("threshold", "—"), info.get("target_fpr", "—"),
+                  info.get("test_auc") or "—",
+                  f"{info['test_tpr_at_threshold']} / {info['test_fpr_at_threshold']}" if info.get("test_auc") else "—"]
                  for name, info in sorted(report["model_versions"].items())]
         story += [_table(rows), Spacer(1, 4 * mm)]
     story.append(Paragraph("Items", styles["Heading2"]))

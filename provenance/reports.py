@@ -85,9 +85,14 @@ def _row(analysis: Analysis) -> dict[str, Any]:
 
 
 def build_period_report(tenant: Tenant, start: datetime, end: datetime, *, verdict: str | None = None,
-                        reviewer: str | None = None, actor: str = "system") -> dict[str, Any]:
+                        reviewer: str | None = None, analysis: str | None = None,
+                        actor: str = "system") -> dict[str, Any]:
+    """A period report; with ``analysis`` it is the forensic report of that one analysis."""
     qs = (Analysis.objects.filter(tenant=tenant, created_at__gte=start, created_at__lt=end)
           .select_related("item").prefetch_related("detector_results", "reviews").order_by("created_at"))
+    if analysis:
+        qs = Analysis.objects.filter(tenant=tenant, pk=analysis).select_related("item").prefetch_related(
+            "detector_results", "reviews")
     if verdict:
         qs = qs.filter(verdict=verdict)
     if reviewer:
@@ -107,7 +112,8 @@ def build_period_report(tenant: Tenant, start: datetime, end: datetime, *, verdi
         "schema": SCHEMA,
         "tenant": tenant.slug,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "filters": {"verdict": verdict, "reviewer": reviewer},
+        "kind": "item" if analysis else "period",
+        "filters": {"verdict": verdict, "reviewer": reviewer, "analysis": analysis},
         "generated_at": timezone.now().isoformat(),
         "generated_by": actor,
         "audit_chain_head": {"seq": head.seq if head else 0, "entry_hash": head.entry_hash if head else None},
@@ -138,7 +144,8 @@ MAX_PICTURES = 24
 
 def evidence_pictures(tenant: Tenant, report: dict[str, Any]) -> list[tuple[str, bytes]]:
     """The stored heatmaps, face boxes and timelines of the report's flagged items."""
-    flagged = [row["analysis_id"] for row in report["items"] if row["verdict"] == "likely_synthetic"]
+    flagged = [row["analysis_id"] for row in report["items"]
+               if row["verdict"] == "likely_synthetic" or report.get("kind") == "item"]
     pictures: list[tuple[str, bytes]] = []
     for analysis in Analysis.objects.filter(tenant=tenant, pk__in=flagged).prefetch_related("detector_results"):
         for result in analysis.detector_results.all():

@@ -157,3 +157,15 @@ def test_other_tenants_cannot_read_an_export(tenant, other_tenant, history) -> N
     requested = compliance_api(tenant).post("/api/v1/reports", PERIOD, format="json")
     assert compliance_api(other_tenant).get(requested["Location"]).status_code == 404
     assert compliance_api(other_tenant).get(requested["Location"] + "/download").status_code == 404
+
+
+def test_per_item_forensic_report_has_its_evidence(tenant, history) -> None:
+    import pypdfium2
+
+    target = history[1]
+    client = compliance_api(tenant)
+    report = json.loads(b"".join(export(client, analysis=str(target.id)).streaming_content))
+    assert report["kind"] == "item" and [row["analysis_id"] for row in report["items"]] == [str(target.id)]
+    pdf = pypdfium2.PdfDocument(b"".join(export(client, analysis=str(target.id), format="pdf").streaming_content))
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert target.item.sha256[:12] in text and "test-brightness · brightness" in text

@@ -87,6 +87,7 @@ class ReportRequestSerializer(StrictSerializer):
     verdict = serializers.ChoiceField(choices=["likely_synthetic", "likely_authentic", "inconclusive"], required=False,
                                       allow_blank=True)
     reviewer = serializers.CharField(required=False, allow_blank=True)
+    analysis = serializers.UUIDField(required=False, help_text="Only this analysis: a per-item forensic report")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["end"] <= attrs["start"]:

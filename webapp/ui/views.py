@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -97,6 +98,7 @@ def item(request: HttpRequest, pk: str) -> HttpResponse:
     return render(request, "ui/item.html", {
         "analysis": analysis, "data": data, "history": history, "text_preview": text_preview,
         "reviews": analysis.reviews.all(), "decisions": Review.Decision.choices,
+        "report_end": analysis.created_at + timedelta(days=1),
         "can_review": actor.can("review"),
         "pictures": [{"detector": d["detector"], "name": name} for d in data["detectors"] for name in d["artifacts"]],
         "metadata": data["provenance"].get("metadata", {}),
