@@ -8,6 +8,7 @@ manifest is itself a finding, not a crash.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,36 +68,48 @@ def store_perceptual_hashes(item: Any, path: Path, media_type: MediaType) -> lis
     return out
 
 
+@dataclass
+class TenantIndex:
+    index: NearDupIndex = field(default_factory=NearDupIndex)
+    owner: dict[int, Any] = field(default_factory=dict)  # hash row id -> item id
+    last_id: int = 0
+
+
+_indexes: dict[int, TenantIndex] = {}
+
+
+def tenant_index(tenant_id: int) -> TenantIndex:
+    """The tenant's usable PDQ hashes, kept per worker process and topped up with rows added since."""
+    cached = _indexes.setdefault(tenant_id, TenantIndex())
+    fresh = (PerceptualHash.objects.filter(tenant_id=tenant_id, quality__gt=MIN_QUALITY, id__gt=cached.last_id)
+             .order_by("id").values_list("id", "item_id", "pdq"))
+    for row_id, item_id, pdq in fresh.iterator(chunk_size=5000):
+        cached.index.add(row_id, pdq)
+        cached.owner[row_id] = item_id
+        cached.last_id = row_id
+    return cached
+
+
 def near_duplicates(item: Any, hashes: list[PerceptualHash], max_distance: int = MATCH_THRESHOLD) -> list[dict[str, Any]]:
     """Earlier items of the same tenant within ``max_distance`` bits, nearest first, with their verdicts.
 
     Low-quality hashes (flat images) are left out on both sides: they match everything.
     """
-    from forensics.models import Analysis
+    from forensics.models import Analysis, MediaItem, Review
 
     usable = [h for h in hashes if h.quality > MIN_QUALITY]
     if not usable:
         return []
-    candidates = (
-        PerceptualHash.objects.filter(tenant_id=item.tenant_id, quality__gt=MIN_QUALITY)
-        .exclude(item_id=item.id).values_list("id", "item_id", "pdq")
-    )
-    owner = {}
-    pairs = []
-    for row_id, item_id, pdq in candidates.iterator(chunk_size=5000):
-        owner[row_id] = item_id
-        pairs.append((row_id, pdq))
-    if not pairs:
-        return []
-    index = NearDupIndex.build(pairs)
+    cached = tenant_index(item.tenant_id)
     best: dict[Any, int] = {}
     for h in usable:
-        for row_id, distance in index.search(h.pdq, max_distance=max_distance, limit=50):
-            item_id = owner[row_id]
-            best[item_id] = min(distance, best.get(item_id, 256))
+        for row_id, distance in cached.index.search(h.pdq, max_distance=max_distance, limit=64):
+            owner = cached.owner[row_id]
+            if owner != item.id:
+                best[owner] = min(distance, best.get(owner, 256))
+    alive = set(MediaItem.objects.filter(tenant_id=item.tenant_id, id__in=best).values_list("id", flat=True))
+    best = {k: v for k, v in best.items() if k in alive}
     matches = sorted(best.items(), key=lambda pair: pair[1])[:MAX_NEAR_DUPLICATES]
-    from forensics.models import Review
-
     out = []
     for item_id, distance in matches:
         latest = Analysis.objects.filter(item_id=item_id, state="done").order_by("-finished_at").first()
