@@ -123,3 +123,20 @@ def test_schema_and_docs_are_served_offline(client, db) -> None:
     assert {"sha256", "media_type", "state", "verdict", "score", "detectors", "provenance"} <= props.keys()
     docs = client.get("/api/v1/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower()
+
+
+def test_options_describes_every_endpoint_without_errors(api, actor) -> None:
+    """Found by a schemathesis run: OPTIONS on views without a serializer answered 500."""
+    analysis = services.submit_text(actor, "some words for the test")
+    for url in ("/api/v1/analyses", f"/api/v1/analyses/{analysis.id}", f"/api/v1/analyses/{analysis.id}/reviews",
+                "/api/v1/reports"):
+        assert api.options(url).status_code == 200, url
+
+
+def test_absurd_pagination_numbers_are_clamped(api, actor) -> None:
+    """Found by schemathesis: a 25-digit limit overflowed SQLite's integers (500)."""
+    services.submit_text(actor, "some words for the test")
+    big = "1467678397090072820187136"
+    response = api.get(f"/api/v1/analyses?limit={big}&offset={big}")
+    assert response.status_code == 200 and response.json()["results"] == []
+    assert len(api.get(f"/api/v1/analyses?limit={big}").json()["results"]) == 1

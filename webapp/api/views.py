@@ -130,6 +130,7 @@ class AnalysisReviews(generics.GenericAPIView):
     """Record a moderator's decision (with a reason) on a finished analysis."""
 
     required_scopes = {"POST": "review"}
+    serializer_class = ReviewCreateSerializer  # also describes the request to OPTIONS
 
     @extend_schema(request=ReviewCreateSerializer, responses={201: AnalysisSerializer})
     def post(self, request: Request, pk: str) -> Response:
@@ -147,6 +148,7 @@ class Reports(generics.GenericAPIView):
     """Request a signed period report; it is built on a worker (poll the job, then download)."""
 
     required_scopes = {"POST": "export"}
+    serializer_class = ReportRequestSerializer  # also describes the request to OPTIONS
 
     @extend_schema(request=ReportRequestSerializer, responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
