@@ -19,7 +19,14 @@ MODEL_DETECTORS = ["synthetic-image", "face-synthetic", "video-faces"]
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _django_active(config) -> bool:  # type: ignore[no-untyped-def]
+    """False when a pure-PyTorch folder runs with ``-p no:django``."""
+    return config.pluginmanager.hasplugin("django")
+
+
 def pytest_report_header(config) -> list[str]:  # type: ignore[no-untyped-def]
+    if not _django_active(config):
+        return ["forensics backends: none (pytest-django disabled)"]
     db = django_settings.DATABASES["default"]
     return [
         f"forensics backends: database={db['ENGINE'].rsplit('.', 1)[-1]} "
@@ -28,7 +35,10 @@ def pytest_report_header(config) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _test_plugins(settings):  # type: ignore[no-untyped-def]
+def _test_plugins(request):  # type: ignore[no-untyped-def]
+    if not _django_active(request.config):
+        return
+    settings = request.getfixturevalue("settings")
     settings.FORENSICS_DETECTOR_PLUGINS = TEST_PLUGINS
     settings.FORENSICS_DISABLED_DETECTORS = MODEL_DETECTORS
 
@@ -187,9 +197,14 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.25, what: str
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _close_stray_connections(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def _close_stray_connections(request):  # type: ignore[no-untyped-def]
     """Worker processes and the live server may still hold a connection to the
     PostgreSQL test database when the run ends; end them so it can be dropped."""
+    if not _django_active(request.config):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    django_db_blocker = request.getfixturevalue("django_db_blocker")
     yield
     with django_db_blocker.unblock():
         from django.db import connection

@@ -12,19 +12,6 @@ from PIL import Image
 CELEBA_DIR = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "celeba-10k" / "images"
 
 
-# These tests are pure PyTorch and run with ``-p no:django``. The repository-wide
-# tests/conftest.py declares autouse fixtures that need pytest-django's fixtures;
-# same-named no-op fixtures here shadow them for this folder only.
-@pytest.fixture(autouse=True)
-def _test_plugins() -> None:
-    return None
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _close_stray_connections() -> None:
-    return None
-
-
 @pytest.fixture(autouse=True)
 def _few_threads() -> None:
     # The suite runs on small shared CPUs next to other work (oversubscribed
