@@ -11,7 +11,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -173,7 +173,3 @@ def reproduce_command() -> str:
     elif first.name == "manage.py":
         argv[0:1] = ["python", "manage.py"]
     return " ".join(shlex.quote(a) for a in argv)
-
-
-def config_summary(cfg: TrainConfig) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
