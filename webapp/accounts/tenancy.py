@@ -34,7 +34,10 @@ def actor_for_request(request) -> Actor | None:  # type: ignore[no-untyped-def]
     api_key = getattr(user, "api_key", None)
     if api_key is not None:
         return Actor(api_key.tenant, f"api-key:{api_key.prefix}", None, frozenset(api_key.scopes))
-    membership = Membership.objects.select_related("tenant").filter(user=user).first()
+    # The user object lives for one request; the page and its context processor both ask.
+    if not hasattr(user, "_forensics_membership"):
+        user._forensics_membership = Membership.objects.select_related("tenant").filter(user=user).first()
+    membership = user._forensics_membership
     if membership is None:
         return None
     return Actor(membership.tenant, f"user:{user.get_username()}", membership.role, _ROLE_SCOPES[Role(membership.role)])
