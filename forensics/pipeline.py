@@ -21,15 +21,19 @@ from django.utils import timezone
 from detectors.base import Detector, Finding, MediaInput, MediaType
 from detectors.device import resolve_device
 from detectors.registry import add_detector_modules, create_detector, detectors_for
+from forensics.detector_options import options_fingerprint, options_for
 from forensics.fusion import fuse
 from forensics.models import Analysis, DetectorResult
+from forensics.signals import analysis_finished
 from provenance.audit import append_event
 from provenance.collect import collect_provenance
 
 log = logging.getLogger(__name__)
 State = Analysis.State
 
-_detector_cache: dict[str, Detector] = {}
+# One instance per (name, options): detectors load their weights once per
+# worker process, and tenants with their own keys or weights never share one.
+_detector_cache: dict[tuple[str, str], Detector] = {}
 
 
 def media_path(analysis: Analysis) -> Path:
@@ -96,14 +100,14 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
         fail(analysis, _describe(exc))
 
 
-def _detector(name: str) -> Detector:
-    """Detectors load their weights once per worker process and stay loaded."""
-    if name not in _detector_cache:
-        _detector_cache[name] = create_detector(
-            name, models_dir=Path(settings.MODELS_DIR), device=resolve_device(settings.FORENSICS_DEVICE),
-            **settings.FORENSICS_DETECTOR_OPTIONS.get(name, {}),
+def _detector(name: str, tenant: Any) -> Detector:
+    options = options_for(tenant, name)
+    key = (name, options_fingerprint(options))
+    if key not in _detector_cache:
+        _detector_cache[key] = create_detector(
+            name, models_dir=Path(settings.MODELS_DIR), device=resolve_device(settings.FORENSICS_DEVICE), **options,
         )
-    return _detector_cache[name]
+    return _detector_cache[key]
 
 
 ARTIFACT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -153,7 +157,7 @@ def run_detection_stage(analysis_id: str) -> None:
         models: list[dict[str, Any]] = []
         for index, name in enumerate(names):
             report_progress(analysis, f"running {name}", 0.35 + 0.6 * index / len(names))
-            detector = _detector(name)
+            detector = _detector(name, analysis.tenant)
             finding = detector.predict([media])[0]
             info = detector.model_info()
             evidence = dict(finding.evidence)
@@ -188,6 +192,7 @@ def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str,
                      "findings": [{"detector": f.detector, "label": f.label.value, "score": f.score} for f in findings]},
             model_versions=models,
         )
+        _announce_when_committed(analysis)
     log.info("analysis done", extra={"analysis": str(analysis.id), "verdict": fused.verdict, "score": fused.score})
 
 
@@ -199,7 +204,22 @@ def fail(analysis: Analysis, reason: str) -> None:
         if updated:
             append_event(analysis.tenant, "system:worker", "analysis.failed",
                          item_id=str(analysis.item_id), analysis_id=str(analysis.id), payload={"error": reason})
+            _announce_when_committed(analysis)
     log.error("analysis failed", extra={"analysis": str(analysis.id), "error": reason})
+
+
+def _announce_when_committed(analysis: Analysis) -> None:
+    """Tell listeners (webhooks) once the outcome is committed, never about a rolled-back one."""
+    analysis_id = analysis.pk
+
+    def send() -> None:
+        finished = Analysis.objects.select_related("item", "tenant").get(pk=analysis_id)
+        for receiver, outcome in analysis_finished.send_robust(sender=Analysis, analysis=finished):
+            if isinstance(outcome, Exception):  # a listener's bug must not undo a recorded result
+                log.error("analysis_finished receiver failed",
+                          extra={"analysis": str(analysis_id), "receiver": repr(receiver), "error": repr(outcome)})
+
+    transaction.on_commit(send)
 
 
 def _describe(exc: BaseException) -> str:

@@ -146,6 +146,15 @@ FORENSICS_SIGNING_KEY = env_str("FORENSICS_SIGNING_KEY", str(VAR_DIR / "keys" / 
 FORENSICS_C2PA_TRUST_ANCHORS = env_str("FORENSICS_C2PA_TRUST_ANCHORS", "")
 # Per-detector constructor options as JSON, e.g. {"video-faces": {"fps": 4, "max_frames": 64, "pooling": "median"}}.
 FORENSICS_DETECTOR_OPTIONS = json.loads(env_str("FORENSICS_DETECTOR_OPTIONS", "{}") or "{}")
+# Fernet key that encrypts tenant secrets (watermark keys) at rest; without
+# it one is derived from SECRET_KEY (see webapp/accounts/secret_box.py).
+FORENSICS_KEY_ENCRYPTION_KEY = env_str("FORENSICS_KEY_ENCRYPTION_KEY", "")
+# Callables (tenant, detector_name) -> dict of per-tenant detector options
+# (watermark keys, privately fine-tuned weights); see forensics/detector_options.py.
+FORENSICS_TENANT_DETECTOR_PROVIDERS = env_list(
+    "FORENSICS_TENANT_DETECTOR_PROVIDERS",
+    ["webapp.accounts.watermark_keys.detector_options"],
+)
 # Python modules that register extra detectors (plugins), imported by the pipeline.
 FORENSICS_DETECTOR_PLUGINS = env_list("FORENSICS_DETECTOR_PLUGINS", [])
 

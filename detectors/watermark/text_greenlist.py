@@ -60,6 +60,7 @@ import numpy as np
 
 from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaType
 from detectors.registry import register_detector
+from detectors.text.spans import build_spans, token_char_offsets
 
 SCHEME_VERSION = "kgw-v1"
 SEEDING_SCHEMES = ("hash", "min")
@@ -74,6 +75,7 @@ FLAG_GREEN = "green"
 FLAG_RED = "red"
 FLAG_REPEAT = "repeat"  # repeated (context, token) n-gram: not scored
 FLAG_CONTEXT = "context"  # one of the first h tokens: no full context, not scored
+SPAN_LEGEND = {"green": "token on this key's green list", "red": "token on the red list"}
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -486,15 +488,23 @@ class TextGreenlistWatermarkDetector(Detector):
     def _not_applicable(self, reason: str, evidence: dict[str, Any] | None = None) -> Finding:
         return Finding(self.name, self.version, FindingLabel.NOT_APPLICABLE, reason=reason, evidence=evidence or {})
 
-    def _ids(self, item: MediaInput) -> list[int] | None:
+    def _text(self, item: MediaInput) -> str | None:
+        if item.text is None and item.path is not None:
+            return Path(item.path).read_text(encoding="utf-8", errors="replace")
+        return item.text
+
+    def _ids(self, item: MediaInput, text: str | None) -> list[int] | None:
         if "token_ids" in item.metadata:
             return [int(i) for i in item.metadata["token_ids"]]
-        text = item.text
-        if text is None and item.path is not None:
-            text = Path(item.path).read_text(encoding="utf-8", errors="replace")
-        if text is None:
-            return None
-        return encode_text(self.tokenizer, text)
+        return None if text is None else encode_text(self.tokenizer, text)
+
+    def _spans(self, ids: list[int], text: str | None, flags: list[str]) -> dict[str, Any]:
+        """Green and red tokens as text spans, so a reviewer sees where the mark is."""
+        offsets = token_char_offsets(self.tokenizer, ids, text) if text is not None else None
+        if offsets is None:
+            return {}
+        labels = [{FLAG_GREEN: "green", FLAG_RED: "red"}.get(flag) for flag in flags]
+        return build_spans(offsets, labels, [1.0] * len(offsets), SPAN_LEGEND)
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
         out: list[Finding] = []
@@ -502,12 +512,13 @@ class TextGreenlistWatermarkDetector(Detector):
             if self.detector is None:
                 out.append(self._not_applicable("no text watermark key configured for this tenant"))
                 continue
-            ids = self._ids(item)
+            text = self._text(item)
+            ids = self._ids(item, text)
             if ids is None:
                 out.append(self._not_applicable("no text in the input"))
                 continue
             result = self.detector.score(ids)
-            evidence = result.to_evidence()
+            evidence = result.to_evidence() | self._spans(ids, text, result.flags)
             if not result.applicable:
                 out.append(self._not_applicable(f"text too short for watermark detection: {result.reason}", evidence))
                 continue

@@ -5,7 +5,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageFilter, PngImagePlugin
 
 REAL_FACES = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "celeba-10k" / "images"
 
@@ -70,3 +70,18 @@ XMP_AI = b"""<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>
  Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
  xmp:CreatorTool="Stable Diffusion XL"/>
 </rdf:RDF></x:xmpmeta><?xpacket end='w'?>"""
+
+
+def textured_image(seed: int, size: int = 512) -> Image.Image:
+    """A deterministic photo-like image: noise at several scales plus gradients."""
+    rng = np.random.default_rng(seed)
+    acc = np.zeros((size, size, 3))
+    for cell, weight in ((64, 90.0), (16, 50.0), (4, 25.0)):
+        small = rng.uniform(-1, 1, (size // cell, size // cell, 3))
+        acc += weight * np.asarray(
+            Image.fromarray(((small + 1) * 127.5).astype(np.uint8)).resize((size, size), Image.BICUBIC), dtype=float
+        ) / 255.0
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    acc += np.stack([60 * xx, 60 * yy, 60 * (1 - xx)], axis=-1)
+    img = Image.fromarray(np.clip(acc + 40, 0, 255).astype(np.uint8))
+    return img.filter(ImageFilter.GaussianBlur(0.6))

@@ -66,3 +66,36 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class WatermarkKey(models.Model):
+    """A tenant's secret watermark key, encrypted at rest (see ``webapp.accounts.secret_box``).
+
+    The key marks the tenant's own generations (green-list text, keyed image
+    mark) and is what detection needs to find the mark again. ``key_id`` is a
+    public fingerprint for evidence and audit events; the key never leaves
+    encrypted storage except to the detector and, once, to the admin who
+    created it.
+    """
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text (green-list)"
+        IMAGE = "image", "Image (keyed DWT-DCT-SVD)"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="watermark_keys")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key_id = models.CharField(max_length=16)
+    ciphertext = models.TextField()
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind"], condition=models.Q(retired_at__isnull=True), name="one_active_watermark_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant}:{self.kind}:{self.key_id}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image
 
 pytest.importorskip("imwatermark")
 
@@ -22,22 +22,9 @@ from detectors.watermark.image_invisible import (  # noqa: E402
     embed_tenant_watermark,
 )
 
+from tests.support.media import textured_image  # noqa: E402
+
 MARK = TenantMark(key=b"tenant-a")
-
-
-def textured_image(seed: int, size: int = 512) -> Image.Image:
-    """A deterministic photo-like image: noise at several scales plus gradients."""
-    rng = np.random.default_rng(seed)
-    acc = np.zeros((size, size, 3))
-    for cell, weight in ((64, 90.0), (16, 50.0), (4, 25.0)):
-        small = rng.uniform(-1, 1, (size // cell, size // cell, 3))
-        acc += weight * np.asarray(
-            Image.fromarray(((small + 1) * 127.5).astype(np.uint8)).resize((size, size), Image.BICUBIC), dtype=float
-        ) / 255.0
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    acc += np.stack([60 * xx, 60 * yy, 60 * (1 - xx)], axis=-1)
-    img = Image.fromarray(np.clip(acc + 40, 0, 255).astype(np.uint8))
-    return img.filter(ImageFilter.GaussianBlur(0.6))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""LLM-generated text detectors (zero-shot and supervised) and their data."""
