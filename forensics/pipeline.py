@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ State = Analysis.State
 
 # One instance per (name, options): detectors load their weights once per
 # worker process, and tenants with their own keys or weights never share one.
-_detector_cache: dict[tuple[str, str], Detector] = {}
+# Bounded (FORENSICS_DETECTOR_CACHE_SIZE), least recently used out first.
+_detector_cache: OrderedDict[tuple[str, str], Detector] = OrderedDict()
 
 
 def media_path(analysis: Analysis) -> Path:
@@ -103,11 +105,17 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
 def _detector(name: str, tenant: Any) -> Detector:
     options = options_for(tenant, name)
     key = (name, options_fingerprint(options))
-    if key not in _detector_cache:
-        _detector_cache[key] = create_detector(
-            name, models_dir=Path(settings.MODELS_DIR), device=resolve_device(settings.FORENSICS_DEVICE), **options,
-        )
-    return _detector_cache[key]
+    if key in _detector_cache:
+        _detector_cache.move_to_end(key)
+        return _detector_cache[key]
+    detector = create_detector(
+        name, models_dir=Path(settings.MODELS_DIR), device=resolve_device(settings.FORENSICS_DEVICE), **options,
+    )
+    _detector_cache[key] = detector
+    while len(_detector_cache) > settings.FORENSICS_DETECTOR_CACHE_SIZE:
+        evicted, _ = _detector_cache.popitem(last=False)
+        log.info("detector unloaded", extra={"detector": evicted[0], "cache_size": settings.FORENSICS_DETECTOR_CACHE_SIZE})
+    return detector
 
 
 ARTIFACT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

@@ -155,6 +155,8 @@ FORENSICS_TENANT_DETECTOR_PROVIDERS = env_list(
     "FORENSICS_TENANT_DETECTOR_PROVIDERS",
     ["webapp.accounts.watermark_keys.detector_options"],
 )
+# Detector instances a worker keeps loaded (one per detector and tenant option set).
+FORENSICS_DETECTOR_CACHE_SIZE = env_int("FORENSICS_DETECTOR_CACHE_SIZE", 16)
 # Python modules that register extra detectors (plugins), imported by the pipeline.
 FORENSICS_DETECTOR_PLUGINS = env_list("FORENSICS_DETECTOR_PLUGINS", [])
 

@@ -95,3 +95,70 @@ def test_png_generator_chunks_are_flagged(actor, tmp_path) -> None:
     analysis.refresh_from_db()
     assert "parameters" in analysis.provenance["metadata"]["png_text"]
     assert any("image generators" in f for f in analysis.provenance["metadata"]["flags"])
+
+
+def test_listeners_hear_once_about_a_finished_and_a_failed_analysis(actor) -> None:
+    from forensics.signals import analysis_finished
+
+    heard: list[tuple[str, str]] = []
+
+    def listener(sender, analysis, **kwargs):  # type: ignore[no-untyped-def]
+        heard.append((str(analysis.id), analysis.state))
+
+    def broken_listener(sender, analysis, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a buggy webhook receiver")
+
+    analysis_finished.connect(listener)
+    analysis_finished.connect(broken_listener)
+    try:
+        done = services.submit_chunks(actor, [jpeg_bytes(seed=2)], original_name="a.jpg")
+
+        @register_detector
+        class Broken(Detector):
+            name, version, media_types = "test-broken-2", "0", frozenset({MediaType.IMAGE})
+
+            def predict(self, batch):  # type: ignore[no-untyped-def]
+                raise RuntimeError("model exploded")
+
+        try:
+            failed = services.submit_chunks(actor, [jpeg_bytes(seed=3)], original_name="b.jpg")
+        finally:
+            unregister_detector("test-broken-2")
+    finally:
+        analysis_finished.disconnect(listener)
+        analysis_finished.disconnect(broken_listener)
+    assert heard == [(str(done.id), "done"), (str(failed.id), "failed")]  # the broken listener changed nothing
+
+
+def test_detectors_are_cached_per_tenant_options_and_bounded(actor, other_tenant, settings) -> None:
+    from forensics import pipeline
+
+    @register_detector
+    class Tunable(Detector):
+        name, version, media_types = "test-tunable", "0", frozenset({MediaType.IMAGE})
+
+        def __init__(self, threshold: float = 0.5, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(**kwargs)
+            self.threshold = threshold
+
+        def predict(self, batch):  # type: ignore[no-untyped-def]
+            return []
+
+    settings.FORENSICS_DETECTOR_CACHE_SIZE = 2
+    settings.FORENSICS_TENANT_DETECTOR_PROVIDERS = ["tests.forensics.test_pipeline.tenant_threshold_option"]
+    pipeline._detector_cache.clear()
+    try:
+        mine, theirs = pipeline._detector("test-tunable", actor.tenant), pipeline._detector("test-tunable", other_tenant)
+        assert (mine.threshold, theirs.threshold) == (0.4, 0.6)
+        assert pipeline._detector("test-tunable", actor.tenant) is mine
+        pipeline._detector("test-brightness", actor.tenant)
+        assert len(pipeline._detector_cache) == 2  # the least recently used instance was unloaded
+        assert pipeline._detector("test-tunable", actor.tenant) is mine
+    finally:
+        unregister_detector("test-tunable")
+        pipeline._detector_cache.clear()
+
+
+def tenant_threshold_option(tenant, detector_name):  # type: ignore[no-untyped-def]
+    """A per-tenant option provider, as FORENSICS_TENANT_DETECTOR_PROVIDERS lists them."""
+    return {"threshold": 0.4 if tenant.slug == "acme" else 0.6} if detector_name == "test-tunable" else {}
