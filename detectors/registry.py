@@ -19,6 +19,8 @@ BUILTIN_DETECTOR_MODULES: tuple[str, ...] = (
     "detectors.video",
     "detectors.watermark.image_invisible",
     "detectors.watermark.text_greenlist",
+    "detectors.text.supervised",
+    "detectors.text.binoculars",
 )
 
 D = TypeVar("D", bound=type[Detector])

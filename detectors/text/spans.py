@@ -58,13 +58,20 @@ def build_spans(
     labels: Sequence[str | None],
     weights: Sequence[float],
     legend: dict[str, str],
+    text: str | None = None,
 ) -> dict[str, Any]:
-    """Evidence entries for the tokens with a label (None = not shown), per the contract."""
+    """Evidence entries for the tokens with a label (None = not shown), per the contract.
+
+    Given the ``text``, whitespace-only tokens are left out: a highlighted
+    line break shows nothing to a reviewer.
+    """
     spans: list[dict[str, Any]] = []
     truncated = False
     last_end = 0
     for (start, end), label, weight in zip(offsets, labels, weights):
         if label is None or end <= start or start < last_end:
+            continue
+        if text is not None and not text[start:end].strip():
             continue
         if len(spans) >= MAX_SPANS:
             truncated = True

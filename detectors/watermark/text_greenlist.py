@@ -504,7 +504,7 @@ class TextGreenlistWatermarkDetector(Detector):
         if offsets is None:
             return {}
         labels = [{FLAG_GREEN: "green", FLAG_RED: "red"}.get(flag) for flag in flags]
-        return build_spans(offsets, labels, [1.0] * len(offsets), SPAN_LEGEND)
+        return build_spans(offsets, labels, [1.0] * len(offsets), SPAN_LEGEND, text=text)
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
         out: list[Finding] = []
