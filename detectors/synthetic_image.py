@@ -61,10 +61,17 @@ class CalibratedImageModel:
     def info(self, name: str) -> dict[str, Any]:
         """What the audit trail and reports record about this model, its card's test metrics included."""
         clean = self.card.get("metrics_test_split", {}).get("per_degradation", {}).get("clean", {})
-        return {"name": name, "version": self.card.get("version", ""), "weights_sha256": self.card.get("weights_sha256"),
+        info = {"name": name, "version": self.card.get("version", ""),
+                "weights_sha256": self.card.get("weights_sha256"),
                 "threshold": self.calibration.threshold, "target_fpr": self.calibration.target_fpr,
                 "test_auc": clean.get("auc"), "test_tpr_at_threshold": clean.get("tpr_at_threshold"),
                 "test_fpr_at_threshold": clean.get("fpr_at_threshold")}
+        if "base_model" in self.card:  # a tenant fine-tune: say what it was tuned from and under which guarantee
+            privacy = self.card.get("privacy", {})
+            info.update({"weights_name": self.card.get("name"), "base_model": self.card["base_model"],
+                         "private": privacy.get("private"), "epsilon": privacy.get("epsilon"),
+                         "delta": privacy.get("delta")})
+        return info
 
 
 @register_detector
@@ -74,9 +81,11 @@ class SyntheticImageDetector(Detector):
     media_types = frozenset({MediaType.IMAGE})
     weights_name = "synthetic-image.safetensors"
 
-    def __init__(self, models_dir: Path | None = None, device: str = "cpu") -> None:
+    def __init__(self, models_dir: Path | None = None, device: str = "cpu", weights: str | None = None) -> None:
+        """``weights``: absolute path to a tenant's fine-tuned safetensors file (its model card beside it)."""
         super().__init__(models_dir, device)
-        self.model = CalibratedImageModel((models_dir or DEFAULT_MODELS_DIR) / self.weights_name, device)
+        path = Path(weights) if weights else (models_dir or DEFAULT_MODELS_DIR) / self.weights_name
+        self.model = CalibratedImageModel(path, device)
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
         images = [Image.open(m.path).convert("RGB") for m in batch]

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from forensics.models import Analysis
+from privacy.reports import privacy_jobs_section
 from provenance.audit import append_event
 from provenance.models import AuditChainHead
 from provenance.signing import load_or_create_private_key, public_key_pem, sign_bytes, sign_json
@@ -131,6 +132,7 @@ def build_period_report(tenant: Tenant, start: datetime, end: datetime, *, verdi
         },
         "model_versions": models,
         "items": rows,
+        "private_finetuning_jobs": [] if analysis else privacy_jobs_section(tenant, start, end),
         "evidence_limits": [
             "Metadata can be stripped or forged; it is a weak signal.",
             "Heatmaps show where a network looked, not what is fake.",

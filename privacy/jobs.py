@@ -1,0 +1,311 @@
+"""Private fine-tuning jobs: submit (budget reserved or refused, atomically), run, fail, complete.
+
+Life cycle: ``submit_job`` plans the DP mechanism and, in one transaction holding the dataset row, either
+reserves it in the ledger and queues the job or records the refusal. A worker (``run_job``, Celery queue
+"gpu") claims it, trains the private model (checkpointed every epoch; a re-run resumes from the checkpoint
+and takes no second reservation), trains the non-private baseline on the same data and config, runs the
+membership-inference audit on both, registers the private model as the tenant's active detector version and
+deletes the baseline's weights: the non-private model memorises, so it is measured and never kept.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from detectors.cards import card_path, sha256_file
+from detectors.device import resolve_device
+from detectors.registry import add_detector_modules
+from privacy import ledger
+from privacy.accounting import Mechanism
+from privacy.checkpoint import STATE as CHECKPOINT_STATE
+from privacy.dataset_store import splits, zip_path
+from privacy.datasets import load_images
+from privacy.mia import audit_models
+from privacy.models import PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
+from privacy.training import FinetuneConfig, FinetuneResult, Progress, finetune, plan
+from provenance.audit import append_event
+from webapp.accounts.tenancy import Actor
+
+log = logging.getLogger(__name__)
+State = PrivateFinetuneJob.State
+WORKER = "system:worker"
+TUNABLE = ("base_detector", "target_epsilon", "delta", "epochs", "batch_size", "max_grad_norm", "learning_rate",
+           "seed")
+# Where each phase sits on the job's overall progress bar.
+PHASES = {"loading": (0.0, 0.02), "private": (0.02, 0.5), "baseline": (0.5, 0.9), "audit": (0.9, 1.0)}
+PROGRESS_EVERY_SECONDS = 0.5
+
+
+class JobConfigError(ValueError):
+    """The job's parameters cannot work; the message says which and what to change."""
+
+
+def job_dir(job: PrivateFinetuneJob) -> Path:
+    return Path(settings.MEDIA_ROOT) / "privacy" / "jobs" / str(job.id)
+
+
+def build_config(dataset: PrivateDataset, params: dict[str, Any]) -> FinetuneConfig:
+    unknown = sorted(set(params) - set(TUNABLE))
+    if unknown:
+        raise JobConfigError(f"unknown job parameters {', '.join(unknown)}; allowed: {', '.join(TUNABLE)}")
+    values = {k: v for k, v in params.items() if v is not None}
+    base = values.get("base_detector", FinetuneConfig.base_detector)
+    if base not in settings.FORENSICS_PRIVACY_BASE_DETECTORS:
+        raise JobConfigError(f"{base!r} cannot be fine-tuned; choose one of "
+                             f"{', '.join(settings.FORENSICS_PRIVACY_BASE_DETECTORS)}")
+    if "target_epsilon" not in values:
+        raise JobConfigError("a private job needs a target ε (target_epsilon)")
+    values.setdefault("delta", dataset.delta)
+    if values["delta"] > dataset.delta:
+        raise JobConfigError(f"the job's δ={values['delta']:g} is above the dataset's δ={dataset.delta:g}: "
+                             "use the dataset's δ or a smaller one")
+    return FinetuneConfig(**values, private=True)
+
+
+def submit_job(actor: Actor, dataset: PrivateDataset, **params: Any) -> PrivateFinetuneJob:
+    """Plan the job, then reserve its budget and queue it, or record why it was refused (state ``refused``)."""
+    if not actor.can("analyse"):
+        raise PermissionError("submitting a private fine-tuning job needs the 'analyse' scope")
+    if dataset.tenant_id != actor.tenant.id:
+        raise PermissionError("this dataset belongs to another tenant")
+    config = build_config(dataset, params)
+    try:
+        mechanism = plan(config, dataset.n_train)  # the noise search runs before the lock, not under it
+    except ValueError as exc:
+        raise JobConfigError(str(exc)) from exc
+    assert mechanism is not None
+    alone = ledger.composed([mechanism], dataset)  # outside the lock too (recomputed below if δ changed)
+    with transaction.atomic():
+        locked = PrivateDataset.objects.select_for_update().get(pk=dataset.pk)
+        if (locked.delta, locked.accountant) != (dataset.delta, dataset.accountant):
+            alone = None
+        job = PrivateFinetuneJob.objects.create(tenant=actor.tenant, dataset=locked, config=asdict(config),
+                                                private=True, created_by=actor.label)
+        payload = {"job_id": str(job.id), "dataset_id": str(locked.id), "config": job.config,
+                   "mechanism": asdict(mechanism)}
+        try:
+            entry = ledger.reserve(locked, job, mechanism, actor.label, alone)
+        except ledger.BudgetExceeded as exc:
+            job.state, job.error, job.finished_at = State.REFUSED, str(exc), timezone.now()
+            job.save(update_fields=["state", "error", "finished_at"])
+            append_event(actor.tenant, actor.label, "privacy.job_refused", payload={**payload, "reason": str(exc)})
+            log.info("private job refused", extra={"job": str(job.id), "reason": str(exc)})
+            return job
+        append_event(actor.tenant, actor.label, "privacy.job_submitted", payload={
+            **payload, "epsilon_job": entry.epsilon_job, "epsilon_composed": entry.epsilon_composed,
+            "epsilon_total": locked.epsilon_total, "delta": locked.delta, "accountant": entry.accountant})
+        transaction.on_commit(lambda: enqueue(job))
+    return job
+
+
+def enqueue(job: PrivateFinetuneJob) -> None:
+    from privacy.tasks import run_private_finetune
+
+    try:
+        run_private_finetune.delay(str(job.id))
+    except Exception as exc:  # noqa: BLE001 - the job stays queued; the sweeper sends it again
+        log.error("could not enqueue private job", extra={"job": str(job.id), "error": str(exc)})
+
+
+def claim(job_id: str, *, redelivered: bool = False) -> PrivateFinetuneJob | None:
+    claimable = [State.QUEUED, State.RUNNING] if redelivered else [State.QUEUED]
+    now = timezone.now()
+    if not PrivateFinetuneJob.objects.filter(pk=job_id, state__in=claimable).update(
+            state=State.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, error=""):
+        log.info("private job not claimable; skipping", extra={"job": job_id})
+        return None
+    job = PrivateFinetuneJob.objects.select_related("tenant", "dataset").get(pk=job_id)
+    if job.attempts > settings.FORENSICS_MAX_ATTEMPTS:
+        fail(job, f"gave up after {job.attempts - 1} attempts: the worker stopped each time")
+        return None
+    append_event(job.tenant, WORKER, "privacy.job_started", payload={
+        "job_id": str(job.id), "attempt": job.attempts,
+        "resuming": (job_dir(job) / "private" / CHECKPOINT_STATE).exists()})
+    return job
+
+
+class ProgressRecorder:
+    """``on_progress`` for finetune(): live progress in the job row (also its heartbeat), epochs in the audit trail."""
+
+    def __init__(self, job: PrivateFinetuneJob) -> None:
+        self.job, self.phase, self.last_write = job, "loading", 0.0
+        self.state: dict[str, Any] = {**job.progress}
+
+    def enter(self, phase: str) -> None:
+        self.phase = phase
+        self.write({"phase": phase, "fraction": PHASES[phase][0]}, force=True)
+
+    def write(self, values: dict[str, Any], force: bool = False) -> None:
+        self.state.update(values)
+        now = time.monotonic()
+        if force or now - self.last_write >= PROGRESS_EVERY_SECONDS:
+            self.last_write = now
+            self.job.progress = dict(self.state)
+            PrivateFinetuneJob.objects.filter(pk=self.job.pk).update(progress=self.job.progress,
+                                                                     heartbeat_at=timezone.now())
+
+    def __call__(self, p: Progress) -> None:
+        """Top-level epoch/loss/accuracy/epsilon are the private run's; the baseline's go under "baseline"."""
+        start, end = PHASES[self.phase]
+        epoch_done = p.step * p.epochs == p.epoch * p.steps_total
+        values = {"epoch": p.epoch, "epochs": p.epochs, "step": p.step, "steps_total": p.steps_total,
+                  "loss": round(p.loss, 5), "accuracy": round(p.accuracy, 4)}
+        if self.phase == "private":
+            values.update(epsilon=round(p.epsilon, 4), dp_steps=max(p.step, self.state.get("dp_steps", 0)))
+            update = values
+        else:
+            update = {"baseline": values}
+        update.update(phase=self.phase, fraction=round(start + (end - start) * p.step / max(p.steps_total, 1), 4))
+        self.write(update, force=epoch_done)
+        if epoch_done and self.phase == "private":
+            append_event(self.job.tenant, WORKER, "privacy.job_progress", payload={
+                "job_id": str(self.job.id), "epoch": p.epoch, "epochs": p.epochs, "loss": values["loss"],
+                "accuracy": values["accuracy"], "epsilon_spent": values["epsilon"]})
+
+
+def run_job(job_id: str, *, redelivered: bool = False) -> None:
+    job = claim(job_id, redelivered=redelivered)
+    if job is None:
+        return
+    try:
+        _train_audit_register(job)
+    except Exception as exc:  # noqa: BLE001 - every job ends in a recorded state
+        log.exception("private job failed", extra={"job": job_id})
+        fail(job, f"{type(exc).__name__}: {exc}")
+
+
+def _check_spend(result: FinetuneResult, planned: Mechanism) -> None:
+    """The trained mechanism must be exactly the reserved one: never register a model that spent more."""
+    history = result.card.get("privacy", {}).get("accountant_history", [])
+    same = all(h[0] == planned.noise_multiplier and h[1] == planned.sample_rate for h in history)
+    if result.mechanism != planned or not same or sum(int(h[2]) for h in history) != planned.steps:
+        raise RuntimeError(f"the run's accountant history {history} differs from the reserved mechanism "
+                           f"{asdict(planned)}; the model is not registered")
+
+
+def _train_audit_register(job: PrivateFinetuneJob) -> None:
+    recorder = ProgressRecorder(job)
+    recorder.enter("loading")
+    add_detector_modules(settings.FORENSICS_DETECTOR_PLUGINS)  # a deployer's base detector may be a plugin
+    reservation = ledger.reservation_of(job)
+    if reservation is None:
+        raise RuntimeError("the job has no budget reservation; it cannot train")
+    planned = ledger.mechanism_of(reservation)
+    train_members, holdout_members = splits(job.dataset)
+    train = load_images(zip_path(job.dataset), train_members)
+    holdout = load_images(zip_path(job.dataset), holdout_members)
+    config = FinetuneConfig(**job.config)
+    device, models_dir, workdir = resolve_device(settings.FORENSICS_DEVICE), Path(settings.MODELS_DIR), job_dir(job)
+
+    recorder.enter("private")
+    private = finetune(config, train, holdout, workdir / "private", models_dir, on_progress=recorder, device=device)
+    _check_spend(private, planned)
+    recorder.enter("baseline")
+    baseline_config = replace(config, private=False, target_epsilon=None)
+    baseline = finetune(baseline_config, train, holdout, workdir / "baseline", models_dir, on_progress=recorder,
+                        device=device)
+    recorder.enter("audit")
+    audit = audit_models(config.base_detector, private.weights_path, baseline.weights_path, train, holdout, device)
+    card = {**private.card, "comparison_nonprivate": _comparison(private, baseline),
+            "membership_inference_audit": audit}
+    complete(job, private, card, audit)
+
+
+def _comparison(private: FinetuneResult, baseline: FinetuneResult) -> dict[str, Any]:
+    return {"what": "the same base model, data, split, config and seed, trained without DP; it never serves and "
+                    "its weights are deleted after the audit",
+            "metrics_holdout": {"private": private.card["metrics_holdout"],
+                                "nonprivate": baseline.card["metrics_holdout"],
+                                "base": private.card.get("base_metrics_holdout")},
+            "training_history": {"private": private.card["training"]["history"],
+                                 "nonprivate": baseline.card["training"]["history"]}}
+
+
+def _result_card(version: TenantDetectorVersion, card: dict[str, Any]) -> dict[str, Any]:
+    """What the API and the console show: the guarantee, utility side by side, the attack side by side."""
+    p = card["privacy"]
+    return {
+        "detector": version.detector, "version": version.version, "weights_sha256": version.sha256,
+        "detector_version_id": str(version.id),
+        "privacy": {k: p.get(k) for k in ("epsilon", "delta", "target_epsilon", "accountant", "noise_multiplier",
+                                          "sample_rate", "steps", "epochs", "expected_batch_size", "max_grad_norm",
+                                          "sampling", "unit_of_privacy")},
+        "utility_holdout": card["comparison_nonprivate"]["metrics_holdout"],
+        "membership_inference": {k: card["membership_inference_audit"][k] for k in ("private", "nonprivate")},
+        "training_data": card.get("training_data", {}),
+        "resumed_at_epochs": card.get("training", {}).get("resumed_at_epochs", []),
+    }
+
+
+def _publish(job: PrivateFinetuneJob, result: FinetuneResult, card: dict[str, Any]) -> tuple[str, str]:
+    """Copy the private weights, with the augmented card beside them, out of the job's scratch folder."""
+    rel = f"privacy/models/{job.tenant.slug}/{job.id}/{result.weights_path.name}"
+    target = Path(settings.MEDIA_ROOT) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(result.weights_path, target)
+    sha = sha256_file(target)
+    if sha != card["weights_sha256"]:
+        raise RuntimeError(f"{target} does not match its card's SHA-256; the copy is corrupt")
+    card_path(target).write_text(json.dumps(card, indent=2) + "\n")
+    return rel, sha
+
+
+def complete(job: PrivateFinetuneJob, result: FinetuneResult, card: dict[str, Any], audit: dict[str, Any]) -> None:
+    rel, sha = _publish(job, result, card)
+    detector = job.config["base_detector"]
+    with transaction.atomic():
+        version = TenantDetectorVersion.objects.filter(source_job=job).first()
+        if version is None:
+            TenantDetectorVersion.objects.filter(tenant=job.tenant, detector=detector, active=True).update(
+                active=False)
+            version = TenantDetectorVersion.objects.create(
+                tenant=job.tenant, detector=detector, version=card["version"], weights_path=rel, sha256=sha,
+                card=card, source_job=job, active=True)
+        result_card = _result_card(version, card)
+        PrivateFinetuneJob.objects.filter(pk=job.pk).update(
+            state=State.DONE, result_card=result_card, mia_audit=audit, finished_at=timezone.now(),
+            heartbeat_at=timezone.now(), progress={**job.progress, "phase": "done", "fraction": 1.0})
+        p = result_card["privacy"]
+        append_event(job.tenant, WORKER, "privacy.job_completed", payload={
+            "job_id": str(job.id), "dataset_id": str(job.dataset_id), "detector_version_id": str(version.id),
+            "epsilon": p["epsilon"], "delta": p["delta"], "accountant": p["accountant"],
+            "mechanism": {"noise_multiplier": p["noise_multiplier"], "sample_rate": p["sample_rate"],
+                          "steps": p["steps"]},
+            "weights_sha256": sha, "utility_holdout": result_card["utility_holdout"],
+            "membership_inference_auc": {k: v["auc"] for k, v in result_card["membership_inference"].items()}},
+            model_versions=[{"name": detector, "version": version.version, "weights_sha256": sha,
+                             "tenant_specific": True}])
+    shutil.rmtree(job_dir(job), ignore_errors=True)  # checkpoints and the non-private baseline's weights
+    log.info("private job done", extra={"job": str(job.id), "epsilon": result.epsilon, "weights_sha256": sha})
+
+
+def took_a_dp_step(job: PrivateFinetuneJob) -> bool:
+    """Conservative: any recorded DP step or any checkpoint counts as budget spent."""
+    job.refresh_from_db(fields=["progress"])
+    return bool(job.progress.get("dp_steps")) or (job_dir(job) / "private" / CHECKPOINT_STATE).exists()
+
+
+def fail(job: PrivateFinetuneJob, reason: str) -> None:
+    """End the job as failed; its reservation is released only if it never took a DP step."""
+    spent = took_a_dp_step(job)
+    with transaction.atomic():
+        if not PrivateFinetuneJob.objects.filter(pk=job.pk, state__in=[State.QUEUED, State.RUNNING]).update(
+                state=State.FAILED, error=reason[:2000], finished_at=timezone.now()):
+            return
+        released = None if spent else ledger.release(job, WORKER, f"failed before its first DP step: {reason}")
+        append_event(job.tenant, WORKER, "privacy.job_failed", payload={
+            "job_id": str(job.id), "dataset_id": str(job.dataset_id), "error": reason[:2000],
+            "attempts": job.attempts, "budget_released": released is not None,
+            "epsilon_composed_after": released.epsilon_composed if released else None})
+    shutil.rmtree(job_dir(job), ignore_errors=True)  # a failed job never resumes; drop the baseline's weights too
+    log.warning("private job failed", extra={"job": str(job.id), "error": reason, "budget_released": not spent})

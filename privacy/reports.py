@@ -1,0 +1,46 @@
+"""The private fine-tuning section of a tenant's compliance period report: every job of the period with its
+dataset, guarantee, the dataset's ledger total and the membership-inference audit (numbers as fixed-decimal
+strings, like the rest of the signed report)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from privacy import ledger
+from privacy.models import PrivateFinetuneJob
+from webapp.accounts.models import Tenant
+
+
+def _fixed(value: Any) -> str | None:
+    return None if value is None else f"{float(value):.4f}"
+
+
+def privacy_jobs_section(tenant: Tenant, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    jobs = (PrivateFinetuneJob.objects.filter(tenant=tenant, created_at__gte=start, created_at__lt=end)
+            .select_related("dataset").order_by("created_at"))
+    budgets: dict[str, ledger.Budget] = {}
+    rows = []
+    for job in jobs:
+        dataset = job.dataset
+        if str(dataset.id) not in budgets:
+            budgets[str(dataset.id)] = ledger.budget(dataset)
+        budget, result = budgets[str(dataset.id)], job.result_card or {}
+        reservation = ledger.reservation_of(job)
+        mia = result.get("membership_inference", {})
+        rows.append({
+            "job_id": str(job.id), "state": job.state, "submitted_at": job.created_at.isoformat(),
+            "submitted_by": job.created_by, "dataset_id": str(dataset.id), "dataset_name": dataset.name,
+            "dataset_sha256": dataset.sha256, "base_detector": job.config.get("base_detector"),
+            "target_epsilon": _fixed(job.config.get("target_epsilon")), "delta": f"{job.config.get('delta'):g}",
+            "epsilon_reserved": _fixed(reservation.epsilon_job if reservation else None),
+            "epsilon_spent": _fixed(result.get("privacy", {}).get("epsilon")),
+            "dataset_ledger": {"epsilon_spent": _fixed(budget.epsilon_spent),
+                               "epsilon_total": _fixed(budget.epsilon_total), "delta": f"{budget.delta:g}",
+                               "accountant": budget.accountant},
+            "mia_auc": {"private": _fixed(mia.get("private", {}).get("auc")),
+                        "nonprivate": _fixed(mia.get("nonprivate", {}).get("auc"))},
+            "mia_tpr_at_1pct_fpr": {"private": _fixed(mia.get("private", {}).get("tpr_at_1pct_fpr")),
+                                    "nonprivate": _fixed(mia.get("nonprivate", {}).get("tpr_at_1pct_fpr"))},
+            "weights_sha256": result.get("weights_sha256"), "error": job.error or None,
+        })
+    return rows

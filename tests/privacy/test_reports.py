@@ -1,0 +1,28 @@
+"""The compliance period report lists the tenant's private fine-tuning jobs with their guarantee and ledger."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from privacy import jobs
+from provenance.reports import build_period_report
+from tests.support.privacy_fixtures import upload_dataset
+
+
+def test_the_period_report_lists_private_jobs_with_their_budget(actor, other_tenant, dataset_zip) -> None:
+    dataset = upload_dataset(actor, dataset_zip, epsilon_total=2.5)
+    accepted = jobs.submit_job(actor, dataset, target_epsilon=2.0, epochs=2, batch_size=6)
+    refused = jobs.submit_job(actor, dataset, target_epsilon=2.0, epochs=2, batch_size=6)
+    now = timezone.now()
+    report = build_period_report(actor.tenant, now - timedelta(days=1), now + timedelta(days=1))
+    rows = {r["job_id"]: r for r in report["private_finetuning_jobs"]}
+    assert rows[str(accepted.id)]["state"] == "queued" and rows[str(refused.id)]["state"] == "refused"
+    row = rows[str(accepted.id)]
+    assert row["dataset_sha256"] == dataset.sha256 and row["target_epsilon"] == "2.0000" and row["delta"] == "1e-05"
+    assert float(row["epsilon_reserved"]) <= 2.0
+    assert row["dataset_ledger"]["epsilon_spent"] == row["epsilon_reserved"]
+    assert row["dataset_ledger"]["epsilon_total"] == "2.5000"
+    assert rows[str(refused.id)]["epsilon_reserved"] is None and "lower the target" in rows[str(refused.id)]["error"]
+    assert build_period_report(other_tenant, now - timedelta(days=1), now + timedelta(days=1))[
+        "private_finetuning_jobs"] == []

@@ -1,0 +1,64 @@
+"""The console's private fine-tuning pages and the ``private_finetune`` command."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from privacy import jobs
+from privacy.models import PrivateDataset, PrivateFinetuneJob
+from tests.conftest import make_user
+from tests.support.privacy_fixtures import dataset_zip  # noqa: F401 - fixture
+
+
+def test_upload_budget_submit_and_result_card_in_the_console(client, tenant, dataset_zip) -> None:
+    client.force_login(make_user(tenant, "boss", "admin"))
+    page = client.get("/privacy/")
+    assert page.status_code == 200 and b"Upload a labelled dataset" in page.content and b"Total" in page.content
+    response = client.post("/privacy/", {"name": "faces", "epsilon_total": "3.5", "delta": "0.00001",
+                                         "file": SimpleUploadedFile("faces.zip", dataset_zip.read_bytes())})
+    dataset = PrivateDataset.objects.get(tenant=tenant)
+    assert response.status_code == 302 and response["Location"] == f"/privacy/datasets/{dataset.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "ε left 3.500" in page and "Nothing reserved yet." in page
+
+    response = client.post(f"/privacy/datasets/{dataset.pk}/jobs", {"target_epsilon": "3", "epochs": "1",
+                                                                     "batch_size": "6", "learning_rate": "0.01"})
+    job = PrivateFinetuneJob.objects.get(tenant=tenant)
+    assert response.status_code == 302 and response["Location"] == f"/privacy/jobs/{job.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "Queued" in page and "reserved (noise σ" in page and 'data-refresh="2"' in page
+    jobs.run_job(str(job.id))  # what the worker does
+    page = client.get(f"/privacy/jobs/{job.pk}/").content.decode()
+    assert "Membership-inference AUC" in page and "Private (served)" in page and 'data-refresh' not in page
+    ledger_page = client.get(f"/privacy/datasets/{dataset.pk}/").content.decode()
+    assert "reserve" in ledger_page and "ε left 0.5" in ledger_page
+
+    response = client.post(f"/privacy/datasets/{dataset.pk}/jobs", {"target_epsilon": "3", "epochs": "1",
+                                                                     "batch_size": "6"}, follow=True)
+    assert "Refused: this job needs ε=" in response.content.decode()
+
+
+def test_a_moderator_cannot_set_a_budget(client, tenant, dataset_zip) -> None:
+    client.force_login(make_user(tenant, "mod", "moderator"))
+    assert b"Total" not in client.get("/privacy/").content
+    client.post("/privacy/", {"name": "faces", "file": SimpleUploadedFile("faces.zip", dataset_zip.read_bytes())})
+    dataset = PrivateDataset.objects.get(tenant=tenant)
+    assert dataset.epsilon_total == 0.0
+    assert client.post(f"/privacy/datasets/{dataset.pk}/budget", {"epsilon_total": "9"}).status_code == 403
+
+
+def test_the_command_uploads_a_dataset_submits_a_job_and_is_refused_over_budget(tenant, dataset_zip, capsys) -> None:
+    """Without --in-process the job is queued for the workers (training is covered by the other tests)."""
+    call_command("private_finetune", "--tenant", "acme", "--zip", str(dataset_zip), "--budget", "3.5",
+                 "--epsilon", "3", "--epochs", "1", "--batch-size", "6", "--lr", "0.01")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["dataset"]["counts"]["train"] == 18 and lines[1]["state"] == "queued"
+    assert PrivateFinetuneJob.objects.get(pk=lines[1]["job"]).config["batch_size"] == 6
+    dataset = PrivateDataset.objects.get(tenant=tenant)
+    with pytest.raises(SystemExit) as refused:
+        call_command("private_finetune", "--tenant", "acme", "--dataset", str(dataset.pk), "--epsilon", "3",
+                     "--epochs", "1", "--batch-size", "6")
+    assert refused.value.code == 2 and "ask an admin to raise the budget" in capsys.readouterr().err

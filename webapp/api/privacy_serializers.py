@@ -1,0 +1,50 @@
+"""Request validation for the private fine-tuning API (``/api/v1/privacy/...``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from privacy.accounting import ACCOUNTANTS
+from webapp.api.serializers import StrictSerializer
+
+
+class LabelledItemSerializer(StrictSerializer):
+    analysis = serializers.UUIDField(help_text="An analysis of an image in your tenant.")
+    label = serializers.ChoiceField(choices=["real", "fake"])
+
+
+class DatasetCreateSerializer(StrictSerializer):
+    """Either ``file`` (multipart: a zip of real/ and fake/ folders) or ``items`` (JSON), not both. The budget
+    fields are for tenant admins; others upload with ε=0 and an admin sets the budget later."""
+
+    name = serializers.CharField(max_length=200)
+    file = serializers.FileField(required=False, help_text="A .zip with real/ and fake/ folders of images.")
+    items = LabelledItemSerializer(many=True, required=False, help_text="Images already analysed, each labelled.")
+    epsilon_total = serializers.FloatField(required=False, min_value=0)
+    delta = serializers.FloatField(required=False, min_value=0, max_value=1)
+    accountant = serializers.ChoiceField(choices=list(ACCOUNTANTS), required=False, default="rdp")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("file" in attrs) == ("items" in attrs):
+            raise serializers.ValidationError("Send exactly one of 'file' (multipart zip) or 'items' (JSON).")
+        return attrs
+
+
+class BudgetSerializer(StrictSerializer):
+    epsilon_total = serializers.FloatField(required=False, min_value=0)
+    delta = serializers.FloatField(required=False, min_value=0, max_value=1)
+
+
+class JobCreateSerializer(StrictSerializer):
+    dataset = serializers.UUIDField()
+    base_detector = serializers.CharField(required=False, max_length=64)
+    target_epsilon = serializers.FloatField(min_value=0.01, max_value=1000)
+    delta = serializers.FloatField(required=False, min_value=0, max_value=1,
+                                   help_text="Defaults to the dataset's δ; may not exceed it.")
+    epochs = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=3)
+    batch_size = serializers.IntegerField(required=False, min_value=1, max_value=65536, default=32,
+                                          help_text="Expected batch size (Poisson sampling at batch_size / n).")
+    max_grad_norm = serializers.FloatField(required=False, min_value=1e-6, max_value=1e6, default=1.0)
+    learning_rate = serializers.FloatField(required=False, min_value=1e-9, max_value=10, default=0.05)
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
