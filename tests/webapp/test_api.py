@@ -106,10 +106,25 @@ def test_list_filters_and_paginates(api, actor) -> None:
         services.submit_chunks(actor, [jpeg_bytes(seed=30 + seed)])
     services.submit_text(actor, "a short human note")
     page = api.get("/api/v1/analyses?limit=2").json()
-    assert page["count"] == 4 and len(page["results"]) == 2 and page["next"]
+    assert len(page["results"]) == 2 and page["next"] and page["previous"] is None
+    rest = api.get(page["next"]).json()
+    assert len(rest["results"]) == 2 and rest["next"] is None and rest["previous"]
+    listed = [a["id"] for a in page["results"] + rest["results"]]
+    assert listed == [str(a.id) for a in Analysis.objects.order_by("-created_at", "-id")]
     texts = api.get("/api/v1/analyses?media_type=text").json()
-    assert texts["count"] == 1 and texts["results"][0]["media_type"] == "text"
-    assert api.get("/api/v1/analyses?state=done").json()["count"] == 0
+    assert len(texts["results"]) == 1 and texts["results"][0]["media_type"] == "text"
+    assert api.get("/api/v1/analyses?state=done").json()["results"] == []
+
+
+def test_cursor_pages_do_not_shift_when_new_analyses_arrive(api, actor) -> None:
+    """Why cursors and not offsets: a new upload between two page requests neither repeats nor hides a row."""
+    for seed in range(3):
+        services.submit_chunks(actor, [jpeg_bytes(seed=40 + seed)])
+    page = api.get("/api/v1/analyses?limit=2").json()
+    services.submit_text(actor, "arrived while the client was paging")
+    rest = api.get(page["next"]).json()
+    ids = [a["id"] for a in page["results"] + rest["results"]]
+    assert len(ids) == 3 == len(set(ids))
 
 
 def test_schema_and_docs_are_served_offline(client, db) -> None:
@@ -137,6 +152,15 @@ def test_absurd_pagination_numbers_are_clamped(api, actor) -> None:
     """Found by schemathesis: a 25-digit limit overflowed SQLite's integers (500)."""
     services.submit_text(actor, "some words for the test")
     big = "1467678397090072820187136"
-    response = api.get(f"/api/v1/analyses?limit={big}&offset={big}")
-    assert response.status_code == 200 and response.json()["results"] == []
     assert len(api.get(f"/api/v1/analyses?limit={big}").json()["results"]) == 1
+
+
+@pytest.mark.parametrize("cursor, status", [("garbage", 400), ("%C3%A9", 400), ("cD1ub3QtYS1kYXRl", 400),
+                                            ("bz05OTk5OTk5OTk5OTk5OTk5OTk5", 200)],
+                         ids=["not-base64", "not-ascii", "position-not-a-date", "huge-offset-clamped"])
+def test_bad_cursors_are_refused_not_server_errors(api, actor, cursor: str, status: int) -> None:
+    services.submit_text(actor, "some words for the test")
+    response = api.get(f"/api/v1/analyses?cursor={cursor}")
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert "cursor" in response.json()["errors"]

@@ -12,9 +12,14 @@ from forensics.ingest.errors import IngestError
 PROBLEM_BASE = "https://forensics.invalid/problems/"  # a stable identifier, not a fetched URL
 
 
+def problem_body(status_code: int, code: str, title: str, detail: Any, **extra: Any) -> dict[str, Any]:
+    """The problem object itself; batch results embed one per refused item."""
+    return {"type": PROBLEM_BASE + code, "title": title, "status": status_code, "detail": detail, **extra}
+
+
 def problem(status_code: int, code: str, title: str, detail: Any, **extra: Any) -> Response:
-    body = {"type": PROBLEM_BASE + code, "title": title, "status": status_code, "detail": detail, **extra}
-    return Response(body, status=status_code, content_type="application/problem+json")
+    return Response(problem_body(status_code, code, title, detail, **extra), status=status_code,
+                    content_type="application/problem+json")
 
 
 def problem_details_handler(exc: Exception, context: dict) -> Response | None:
