@@ -18,13 +18,17 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchmarks import detectors, neardup, pipeline  # noqa: E402
+from benchmarks import detectors, neardup, pipeline, privacy, text, text_supervised, webhooks  # noqa: E402
 
 Row = tuple[str, float, str, str]
 GROUPS: dict[str, Callable[[], list[Row]]] = {
     "pipeline": pipeline.run,
     "neardup": neardup.run,
     "detectors": detectors.run,
+    "privacy": privacy.run,
+    "text-supervised": text_supervised.run,
+    "text": text.run,
+    "webhooks": webhooks.run,
 }
 
 

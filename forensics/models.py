@@ -40,6 +40,15 @@ class Verdict(models.TextChoices):
     INCONCLUSIVE = "inconclusive", "Inconclusive"
 
 
+class ReviewState(models.TextChoices):
+    """Where an analysis stands with the people reviewing it (kept on Analysis so the queue can filter on it)."""
+
+    UNREVIEWED = "unreviewed", "Unreviewed"
+    PENDING_SECOND = "pending_second", "Needs second review"
+    REVIEWED = "reviewed", "Reviewed"
+    ESCALATED = "escalated", "Escalated"
+
+
 class Analysis(models.Model):
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -61,6 +70,8 @@ class Analysis(models.Model):
     verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
     score = models.FloatField(null=True, blank=True)
     verdict_reason = models.TextField(blank=True)
+    review_state = models.CharField(max_length=20, choices=ReviewState.choices, default=ReviewState.UNREVIEWED,
+                                    db_index=True)
     provenance = models.JSONField(default=dict)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -101,10 +112,18 @@ class Review(models.Model):
         CONFIRM_AUTHENTIC = "confirm_authentic", "Confirm authentic"
         ESCALATE = "escalate", "Escalate"
 
+    class Outcome(models.TextChoices):
+        FINAL = "final", "Final"
+        PENDING_SECOND = "pending_second", "Awaiting a second reviewer"
+        CONFIRMED = "confirmed", "Confirmed by a second reviewer"
+        DISAGREED = "disagreed", "Disagreed with the first reviewer: escalated"
+        ESCALATED = "escalated", "Escalated"
+
     analysis = models.ForeignKey(Analysis, on_delete=models.PROTECT, related_name="reviews")
     reviewer = models.CharField(max_length=150)
     decision = models.CharField(max_length=20, choices=Decision.choices)
     reason = models.TextField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.FINAL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

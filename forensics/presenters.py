@@ -23,6 +23,7 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
         "verdict": analysis.verdict or None,
         "score": analysis.score,
         "verdict_reason": analysis.verdict_reason,
+        "review_state": analysis.review_state,
         "detectors": [
             {
                 "detector": r.detector, "version": r.version, "label": r.label, "score": r.score,
@@ -37,7 +38,8 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
         ],
         "provenance": analysis.provenance,
         "reviews": [
-            {"decision": r.decision, "reason": r.reason, "reviewer": r.reviewer, "created_at": r.created_at.isoformat()}
+            {"decision": r.decision, "reason": r.reason, "reviewer": r.reviewer, "outcome": r.outcome,
+             "created_at": r.created_at.isoformat()}
             for r in analysis.reviews.all()
         ],
         "error": analysis.error or None,

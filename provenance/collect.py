@@ -119,7 +119,9 @@ def near_duplicates(item: Any, hashes: list[PerceptualHash], max_distance: int =
             "analysis_id": str(latest.id) if latest else None,
             "verdict": latest.verdict if latest else None, "score": latest.score if latest else None,
             "review_decision": review.decision if review else None,
-            # A person confirmed it synthetic: the tenant's list of known fakes.
-            "known_fake": bool(review and review.decision == Review.Decision.CONFIRM_SYNTHETIC),
+            # A person confirmed it synthetic, and (above the second-review score) a second
+            # person agreed: the tenant's list of known fakes. A pending first decision is not enough.
+            "known_fake": bool(review and review.decision == Review.Decision.CONFIRM_SYNTHETIC
+                               and review.outcome in (Review.Outcome.FINAL, Review.Outcome.CONFIRMED)),
         })
     return out

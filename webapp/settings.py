@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "webapp.ui",
     "forensics",
     "provenance",
+    "privacy",
+    "webapp.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +148,12 @@ FORENSICS_SIGNING_KEY = env_str("FORENSICS_SIGNING_KEY", str(VAR_DIR / "keys" / 
 FORENSICS_C2PA_TRUST_ANCHORS = env_str("FORENSICS_C2PA_TRUST_ANCHORS", "")
 # Per-detector constructor options as JSON, e.g. {"video-faces": {"fps": 4, "max_frames": 64, "pooling": "median"}}.
 FORENSICS_DETECTOR_OPTIONS = json.loads(env_str("FORENSICS_DETECTOR_OPTIONS", "{}") or "{}")
+# Local HF causal LM directories (sharing a tokenizer) for text-binoculars; unset = the shipped small pair.
+FORENSICS_TEXT_OBSERVER = env_str("FORENSICS_TEXT_OBSERVER", "")
+FORENSICS_TEXT_PERFORMER = env_str("FORENSICS_TEXT_PERFORMER", "")
+_text_pair = {k: v for k, v in (("observer", FORENSICS_TEXT_OBSERVER), ("performer", FORENSICS_TEXT_PERFORMER)) if v}
+if _text_pair:
+    FORENSICS_DETECTOR_OPTIONS["text-binoculars"] = {**FORENSICS_DETECTOR_OPTIONS.get("text-binoculars", {}), **_text_pair}
 # Fernet key that encrypts tenant secrets (watermark keys) at rest; without
 # it one is derived from SECRET_KEY (see webapp/accounts/secret_box.py).
 FORENSICS_KEY_ENCRYPTION_KEY = env_str("FORENSICS_KEY_ENCRYPTION_KEY", "")
@@ -153,12 +161,43 @@ FORENSICS_KEY_ENCRYPTION_KEY = env_str("FORENSICS_KEY_ENCRYPTION_KEY", "")
 # (watermark keys, privately fine-tuned weights); see forensics/detector_options.py.
 FORENSICS_TENANT_DETECTOR_PROVIDERS = env_list(
     "FORENSICS_TENANT_DETECTOR_PROVIDERS",
-    ["webapp.accounts.watermark_keys.detector_options"],
+    ["webapp.accounts.watermark_keys.detector_options", "privacy.serving.detector_options"],
 )
 # Detector instances a worker keeps loaded (one per detector and tenant option set).
 FORENSICS_DETECTOR_CACHE_SIZE = env_int("FORENSICS_DETECTOR_CACHE_SIZE", 16)
 # Python modules that register extra detectors (plugins), imported by the pipeline.
 FORENSICS_DETECTOR_PLUGINS = env_list("FORENSICS_DETECTOR_PLUGINS", [])
+
+# --- Webhooks and batches (see webapp/webhooks/delivery.py, destinations.py) ---
+FORENSICS_WEBHOOK_MAX_ATTEMPTS = env_int("FORENSICS_WEBHOOK_MAX_ATTEMPTS", 8)
+# First retry delay; doubles per attempt (with +-20 % jitter) up to the cap.
+FORENSICS_WEBHOOK_BACKOFF_SECONDS = env_float("FORENSICS_WEBHOOK_BACKOFF_SECONDS", 10.0)
+FORENSICS_WEBHOOK_MAX_BACKOFF_SECONDS = env_float("FORENSICS_WEBHOOK_MAX_BACKOFF_SECONDS", 3600.0)
+FORENSICS_WEBHOOK_TIMEOUT_SECONDS = env_float("FORENSICS_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Plain http:// to 127.0.0.1/localhost only; on by default only with DJANGO_DEBUG.
+FORENSICS_WEBHOOK_ALLOW_HTTP_LOCALHOST = env_bool("FORENSICS_WEBHOOK_ALLOW_HTTP_LOCALHOST", DEBUG)
+# https:// URLs that resolve to private/loopback/link-local addresses (SSRF guard); off by default.
+FORENSICS_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("FORENSICS_WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+FORENSICS_BATCH_MAX_ITEMS = env_int("FORENSICS_BATCH_MAX_ITEMS", 50)
+
+# --- Review (see forensics/reviews.py) ---------------------------------------
+# A final decision on an item scored at or above this needs two agreeing
+# reviewers (different people); "off" or empty disables the rule.
+_second_review = env_str("FORENSICS_SECOND_REVIEW_SCORE", "0.9").strip().lower()
+FORENSICS_SECOND_REVIEW_SCORE = (
+    None if _second_review in ("", "off", "none") else env_float("FORENSICS_SECOND_REVIEW_SCORE", 0.9)
+)
+
+# --- Private fine-tuning (see privacy/) ----------------------------------------
+# Base detectors a tenant may fine-tune (whole-image detectors with safetensors weights and a card).
+FORENSICS_PRIVACY_BASE_DETECTORS = env_list("FORENSICS_PRIVACY_BASE_DETECTORS", ["synthetic-image"])
+# Limits on an uploaded dataset zip: images in it, bytes once expanded (the zip itself: FORENSICS_MAX_UPLOAD_BYTES).
+FORENSICS_PRIVACY_MAX_DATASET_FILES = env_int("FORENSICS_PRIVACY_MAX_DATASET_FILES", 20_000)
+FORENSICS_PRIVACY_MAX_DATASET_BYTES = env_int("FORENSICS_PRIVACY_MAX_DATASET_BYTES", 1024 * 1024 * 1024)
+# The delta a new dataset's budget gets unless an admin sets another.
+FORENSICS_PRIVACY_DEFAULT_DELTA = env_float("FORENSICS_PRIVACY_DEFAULT_DELTA", 1e-5)
+# Share of each class kept out of training, for utility, calibration and the membership-inference audit.
+FORENSICS_PRIVACY_HOLDOUT_FRACTION = env_float("FORENSICS_PRIVACY_HOLDOUT_FRACTION", 0.25)
 
 # --- Celery ---------------------------------------------------------------
 _redis_url = env_str("REDIS_URL", "")
@@ -196,10 +235,22 @@ CELERY_TASK_ROUTES = {
     "forensics.tasks.recover_stale_analyses": {"queue": "cpu"},
     "provenance.tasks.checkpoint_audit_chains": {"queue": "cpu"},
     "provenance.tasks.run_report_export": {"queue": "cpu"},
+    "privacy.tasks.run_private_finetune": {"queue": "gpu"},
+    "privacy.tasks.recover_stale_private_jobs": {"queue": "cpu"},
+    "webapp.webhooks.tasks.deliver_webhook": {"queue": "cpu"},
+    "webapp.webhooks.tasks.sweep_webhook_deliveries": {"queue": "cpu"},
 }
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-analyses": {
         "task": "forensics.tasks.recover_stale_analyses",
+        "schedule": 60.0,
+    },
+    "recover-stale-private-jobs": {
+        "task": "privacy.tasks.recover_stale_private_jobs",
+        "schedule": 60.0,
+    },
+    "sweep-webhook-deliveries": {
+        "task": "webapp.webhooks.tasks.sweep_webhook_deliveries",
         "schedule": 60.0,
     },
     "checkpoint-audit-chains": {
@@ -226,7 +277,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["webapp.accounts.permissions.IsTenantMember"],
-    "DEFAULT_PAGINATION_CLASS": "webapp.api.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "webapp.api.pagination.CreatedAtCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "webapp.api.errors.problem_details_handler",

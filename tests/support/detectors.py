@@ -62,3 +62,87 @@ class GatedDetector(Detector):
         while not (gate / "open").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         return [Finding(self.name, self.version, FindingLabel.AUTHENTIC, score=0.1, threshold=0.5) for _ in batch]
+
+
+# --- Evidence-only detectors for the console's pictures and highlights -------
+# They never judge (NOT_APPLICABLE), so fusion and every other test's verdicts
+# are unchanged; they only produce the evidence shapes the real detectors emit.
+EVIDENCE_ONLY = "test detector: draws evidence for the console, does not judge"
+
+
+@register_detector
+class SpansDetector(Detector):
+    """Word spans labelled by word length (even: "machine", odd: "human"), weight by length."""
+
+    name = "test-spans"
+    version = "1.0"
+    media_types = frozenset({MediaType.TEXT})
+    MAX_SPANS = 3000
+
+    def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
+        import re
+
+        out = []
+        for media in batch:
+            words = list(re.finditer(r"\w+", media.text or ""))
+            spans = [{"start": m.start(), "end": m.end(), "label": "machine" if len(m.group()) % 2 == 0 else "human",
+                      "weight": round(min(1.0, len(m.group()) / 10), 3)} for m in words[: self.MAX_SPANS]]
+            evidence = {"spans": spans, "spans_legend": {"machine": "even-length word", "human": "odd-length word"}}
+            if len(words) > self.MAX_SPANS:
+                evidence["spans_truncated"] = True
+            out.append(Finding(self.name, self.version, FindingLabel.NOT_APPLICABLE, reason=EVIDENCE_ONLY,
+                               evidence=evidence))
+        return out
+
+
+@register_detector
+class HeatmapDetector(Detector):
+    """A brightness "heatmap" over the centre square (as synthetic-image draws it); the brightest quarter as a box."""
+
+    name = "test-heatmap"
+    version = "1.0"
+    media_types = frozenset({MediaType.IMAGE})
+
+    def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
+        from detectors.explain import overlay_png
+        from detectors.preprocess import fit_square
+
+        out = []
+        for media in batch:
+            with Image.open(media.path) as img:
+                rgb = img.convert("RGB")
+            grey = np.asarray(rgb.convert("L"), dtype=np.float32) / 255.0
+            square = fit_square(rgb, 64)
+            heat = np.asarray(square.convert("L").resize((8, 8)), dtype=np.float32) / 255.0
+            h, w = grey.shape
+            quarters = [(x, y) for y in (0, h // 2) for x in (0, w // 2)]
+            x, y = max(quarters, key=lambda q: grey[q[1]:q[1] + h // 2, q[0]:q[0] + w // 2].mean())
+            score = float(grey[y:y + h // 2, x:x + w // 2].mean())
+            faces = [{"box": [float(x), float(y), float(x + w // 2), float(y + h // 2)], "score": round(score, 4)}]
+            out.append(Finding(self.name, self.version, FindingLabel.NOT_APPLICABLE, threshold=0.5,
+                               reason=EVIDENCE_ONLY, evidence={"faces": faces},
+                               artifacts={"heatmap": overlay_png(square, heat)}))
+        return out
+
+
+@register_detector
+class TimelineDetector(Detector):
+    """Mean brightness of each sampled frame, as a per-frame timeline like video-faces draws."""
+
+    name = "test-timeline"
+    version = "1.0"
+    media_types = frozenset({MediaType.VIDEO})
+
+    def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
+        from detectors.video import sample_frames, timeline_png
+
+        out = []
+        for media in batch:
+            frames = [{"frame": f.index, "seconds": round(f.seconds, 3),
+                       "score": round(float(np.asarray(f.image.convert("L")).mean() / 255.0), 4)}
+                      for f in sample_frames(media.path, fps=4.0, max_frames=32)]
+            picture = timeline_png([(f["seconds"], f["score"]) for f in frames], 0.5)
+            out.append(Finding(self.name, self.version, FindingLabel.NOT_APPLICABLE, threshold=0.5,
+                               reason=EVIDENCE_ONLY, evidence={"timeline": frames},
+                               artifacts={"timeline": picture}))
+        return out

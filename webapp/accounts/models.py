@@ -50,6 +50,7 @@ class ApiKey(models.Model):
         READ = "read", "Read results"
         REVIEW = "review", "Record review decisions"
         EXPORT = "export", "Export reports"
+        WEBHOOKS = "webhooks", "Manage webhooks and see their deliveries"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)

@@ -62,6 +62,9 @@ class AnalysisSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=["likely_synthetic", "likely_authentic", "inconclusive"], allow_null=True)
     score = serializers.FloatField(allow_null=True)
     verdict_reason = serializers.CharField()
+    review_state = serializers.ChoiceField(
+        choices=["unreviewed", "pending_second", "reviewed", "escalated"],
+        help_text="pending_second: a first reviewer decided; a different reviewer must agree (FORENSICS_SECOND_REVIEW_SCORE)")
     detectors = DetectorResultSerializer(many=True)
     provenance = serializers.DictField()
     reviews = serializers.ListField(child=serializers.DictField())

@@ -1,13 +1,24 @@
 from django.urls import path
 
-from webapp.ui import views
+from webapp.ui import privacy_views, views, webhook_views
 
 app_name = "ui"
 urlpatterns = [
     path("", views.items, name="items"),
     path("upload/", views.upload, name="upload"),
+    path("upload/one", views.upload_one, name="upload_one"),
+    path("items/bulk-review", views.bulk_review, name="bulk_review"),
     path("reports/", views.reports, name="reports"),
     path("reports/<uuid:pk>/download", views.report_download, name="report_download"),
+    path("webhooks/", webhook_views.webhooks, name="webhooks"),
+    path("webhooks/<uuid:pk>/", webhook_views.webhook_deliveries, name="webhook_deliveries"),
+    path("webhooks/<uuid:pk>/deactivate", webhook_views.webhook_deactivate, name="webhook_deactivate"),
+    path("webhooks/<uuid:pk>/test", webhook_views.webhook_test, name="webhook_test"),
+    path("privacy/", privacy_views.privacy_home, name="privacy"),
+    path("privacy/datasets/<uuid:pk>/", privacy_views.privacy_dataset, name="privacy_dataset"),
+    path("privacy/datasets/<uuid:pk>/jobs", privacy_views.privacy_submit, name="privacy_submit"),
+    path("privacy/datasets/<uuid:pk>/budget", privacy_views.privacy_budget, name="privacy_budget"),
+    path("privacy/jobs/<uuid:pk>/", privacy_views.privacy_job, name="privacy_job"),
     path("items/<uuid:pk>/", views.item, name="item"),
     path("items/<uuid:pk>/status", views.item_status, name="item_status"),
     path("items/<uuid:pk>/review", views.review, name="review"),
