@@ -107,3 +107,12 @@ class Detector(ABC):
     def model_info(self) -> dict[str, Any]:
         """What the audit trail records about this detector (override to add weights hashes)."""
         return {"name": self.name, "version": self.version}
+
+    def provenance_summary(self, finding: Finding) -> dict[str, Any] | None:
+        """A compact record for the item's provenance section, or None.
+
+        Watermark detectors override this: a mark says where an item came
+        from, so besides being a score it belongs beside C2PA in provenance
+        (and in reports as the machine-readable mark of AI Act Art. 50).
+        """
+        return None

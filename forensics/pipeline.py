@@ -163,6 +163,7 @@ def run_detection_stage(analysis_id: str) -> None:
         names = applicable_detectors(media_type)
         findings: list[Finding] = []
         models: list[dict[str, Any]] = []
+        marks: list[dict[str, Any]] = []
         for index, name in enumerate(names):
             report_progress(analysis, f"running {name}", 0.35 + 0.6 * index / len(names))
             detector = _detector(name, analysis.tenant)
@@ -179,6 +180,12 @@ def run_detection_stage(analysis_id: str) -> None:
             )
             findings.append(finding)
             models.append(info)
+            summary = detector.provenance_summary(finding)
+            if summary is not None:
+                marks.append({"detector": finding.detector, **summary})
+        if marks:  # watermarks are provenance too: list them beside C2PA
+            analysis.provenance = {**analysis.provenance, "watermarks": marks}
+            Analysis.objects.filter(pk=analysis.pk).update(provenance=analysis.provenance)
         finalize(analysis, findings, models)
     except Exception as exc:  # noqa: BLE001
         fail(analysis, _describe(exc))

@@ -29,7 +29,6 @@ from provenance.signing import load_or_create_private_key, public_key_pem, sign_
 from webapp.accounts.models import Tenant
 
 SCHEMA = "media-forensics/period-report/v1"
-WATERMARK_DETECTORS = ("image-invisible-watermark", "image-tenant-watermark", "text-greenlist-watermark")
 CSV_COLUMNS = (
     "analysis_id", "submitted_at", "finished_at", "sha256", "media_type", "state", "verdict", "score",
     "c2pa_state", "machine_readable_mark", "review_decision", "reviewer", "review_reason", "model_versions",
@@ -50,8 +49,7 @@ def _score(value: float | None) -> str | None:
 
 
 def _mark_found(analysis: Analysis) -> str:
-    found = [r.detector for r in analysis.detector_results.all()
-             if r.detector in WATERMARK_DETECTORS and r.label == "synthetic"]
+    found = [mark["detector"] for mark in (analysis.provenance or {}).get("watermarks", []) if mark.get("detected")]
     c2pa = (analysis.provenance.get("c2pa") or {})
     if c2pa.get("state") in ("valid", "trusted", "untrusted"):
         found.append(f"c2pa:{c2pa['state']}")

@@ -479,6 +479,17 @@ class InvisibleWatermarkDetector(Detector):
                                evidence=result.to_evidence()))
         return out
 
+    def provenance_summary(self, finding: Finding) -> dict[str, Any] | None:
+        best = finding.evidence.get("best") or {}
+        if finding.label is FindingLabel.NOT_APPLICABLE or not best:
+            return None
+        detected = finding.label is FindingLabel.SYNTHETIC
+        return {"kind": "image", "method": "dwtDct", "detected": detected, "p_value": finding.evidence.get("p_value"),
+                "mark": best.get("name") if detected else None, "source": best.get("source") if detected else None,
+                "payload_hex": best.get("decoded_hex") if detected else None,
+                "payload_text": best.get("decoded_text") if detected else None,
+                "bit_accuracy": best.get("bit_accuracy") if detected else None}
+
 
 @register_detector
 class TenantImageWatermarkDetector(Detector):
@@ -541,3 +552,10 @@ class TenantImageWatermarkDetector(Detector):
             out.append(Finding(self.name, self.version, label, score=score, threshold=0.5, positive_only=True, reason=reason,
                                evidence=result.to_evidence()))
         return out
+
+    def provenance_summary(self, finding: Finding) -> dict[str, Any] | None:
+        if finding.label is FindingLabel.NOT_APPLICABLE:
+            return None
+        return {"kind": "image", "method": "tenant keyed dwtDctSvd", "detected": finding.label is FindingLabel.SYNTHETIC,
+                "p_value": finding.evidence.get("p_value"), "key_id": finding.evidence.get("key_id"),
+                "bit_accuracy": finding.evidence.get("bit_accuracy")}

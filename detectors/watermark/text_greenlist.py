@@ -540,3 +540,12 @@ class TextGreenlistWatermarkDetector(Detector):
                 Finding(self.name, self.version, label, score=score, threshold=0.5, positive_only=True, reason=reason, evidence=evidence)
             )
         return out
+
+    def provenance_summary(self, finding: Finding) -> dict[str, Any] | None:
+        if finding.label is FindingLabel.NOT_APPLICABLE:
+            return None
+        evidence = finding.evidence
+        return {"kind": "text", "method": "green-list (Kirchenbauer et al. 2023)",
+                "detected": finding.label is FindingLabel.SYNTHETIC, "p_value": evidence.get("p_value"),
+                "z": evidence.get("z"), "key_id": (evidence.get("watermark") or {}).get("key_id"),
+                "green_fraction": evidence.get("green_fraction")}
