@@ -65,6 +65,19 @@ def render_pdf(report: dict[str, Any], pictures: Sequence[tuple[str, bytes]]) ->
     story.append(_table(rows, [28 * mm, 20 * mm, 12 * mm, 24 * mm, 12 * mm, 16 * mm, 22 * mm, 46 * mm]))
     if len(report["items"]) > MAX_ITEM_ROWS:
         story.append(Paragraph(f"… {len(report['items']) - MAX_ITEM_ROWS} more items in the JSON/CSV export.", small))
+    jobs = report.get("private_finetuning_jobs") or []
+    if jobs:
+        story += [Spacer(1, 4 * mm), Paragraph("Private fine-tuning (DP-SGD)", styles["Heading2"]),
+                  Paragraph("Membership-inference attack AUC near 0.5 means the attack could not tell training "
+                            "images from others; it is a lower bound on leakage, the guarantee is (ε, δ).", small)]
+        rows = [["submitted", "dataset", "state", "ε spent / target", "δ", "dataset ledger ε", "attack AUC DP / non-DP"]]
+        for job in jobs:
+            ledger = job["dataset_ledger"]
+            rows.append([job["submitted_at"][:19], Paragraph(job["dataset_name"], small), job["state"],
+                         f"{job['epsilon_spent'] or '—'} / {job['target_epsilon'] or '—'}", job["delta"],
+                         f"{ledger['epsilon_spent']} of {ledger['epsilon_total']}",
+                         f"{job['mia_auc']['private'] or '—'} / {job['mia_auc']['nonprivate'] or '—'}"])
+        story.append(_table(rows, [28 * mm, 30 * mm, 14 * mm, 26 * mm, 12 * mm, 30 * mm, 34 * mm]))
     if pictures:
         story += [Spacer(1, 4 * mm), Paragraph("Evidence for flagged items", styles["Heading2"]),
                   Paragraph("Heatmaps show where a network looked, not what is fake.", small)]

@@ -26,3 +26,17 @@ def test_the_period_report_lists_private_jobs_with_their_budget(actor, other_ten
     assert rows[str(refused.id)]["epsilon_reserved"] is None and "lower the target" in rows[str(refused.id)]["error"]
     assert build_period_report(other_tenant, now - timedelta(days=1), now + timedelta(days=1))[
         "private_finetuning_jobs"] == []
+
+
+def test_the_pdf_report_has_a_private_fine_tuning_table(actor, dataset_zip) -> None:
+    import pypdfium2
+
+    from provenance.pdf import render_pdf
+
+    dataset = upload_dataset(actor, dataset_zip, epsilon_total=2.5)
+    jobs.submit_job(actor, dataset, target_epsilon=2.0, epochs=2, batch_size=6)
+    now = timezone.now()
+    report = build_period_report(actor.tenant, now - timedelta(days=1), now + timedelta(days=1))
+    pdf = pypdfium2.PdfDocument(render_pdf(report, []))
+    text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "Private fine-tuning (DP-SGD)" in text and dataset.name in text and "of 2.5000" in text
