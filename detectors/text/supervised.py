@@ -162,12 +162,12 @@ class SupervisedTextDetector(Detector):
                 continue
             score = float(probabilities[i])
             machine = score >= threshold
-            reason = (f"word and character patterns typical of the LLMs it was trained on (p={score:.2f}, "
-                      f"threshold {threshold:.2f}); unseen generators are detected less reliably")
+            reason = (f"word and character patterns typical of the LLMs it was trained on (p={score:.3f}, "
+                      f"threshold {threshold:.3f}); unseen generators are detected less reliably")
             out.append(Finding(
                 self.name, version, FindingLabel.SYNTHETIC if machine else FindingLabel.AUTHENTIC,
                 score=score, threshold=threshold,
-                reason=reason if machine else f"below the threshold (p={score:.2f} < {threshold:.2f})",
+                reason=reason if machine else f"below the threshold (p={score:.3f} < {threshold:.3f})",
                 evidence={"words": f.word_count, "weights_sha256": self.model.card["weights_sha256"]}
                 | self.model.spans(f),
             ))
