@@ -8,7 +8,6 @@ the checkpoint sha256 and the config stored inside the checkpoint.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import random
@@ -19,7 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 from safetensors import safe_open
-from safetensors.torch import save_file
+
+from detectors.cards import save_safetensors, sha256_file
 
 CHECKPOINT_FORMAT_VERSION = "1"
 
@@ -87,15 +87,6 @@ def apply_overrides(config: Any, overrides: Mapping[str, Any]) -> Any:
     return dataclasses.replace(config, **clean)
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file: the content hash the audit trail records for weights."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_checkpoint(
     path: str | os.PathLike[str],
     tensors: Mapping[str, torch.Tensor],
@@ -119,7 +110,7 @@ def save_checkpoint(
         "extra": json.dumps(dict(extra or {}), sort_keys=True),
     }
     flat = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
-    save_file(flat, str(path), metadata=meta)
+    save_safetensors(flat, path, metadata=meta)
     sidecar = {"family": family, "config": cfg, "extra": dict(extra or {}), "weights": path.name}
     path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
     return sha256_file(path)
