@@ -17,7 +17,7 @@ from privacy.models import BudgetLedgerEntry, PrivateDataset, PrivateFinetuneJob
 from privacy.presenters import dataset_to_dict
 from webapp.accounts.tenancy import Actor
 from webapp.api.privacy_serializers import BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer
-from webapp.ui.views import _actor
+from webapp.ui.access import console_actor
 
 PENDING = (PrivateFinetuneJob.State.QUEUED, PrivateFinetuneJob.State.RUNNING)
 
@@ -30,10 +30,10 @@ def _fields(request: HttpRequest, names: tuple[str, ...]) -> dict[str, Any]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def privacy_home(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     errors: dict[str, Any] = {}
     if request.method == "POST":
-        actor = _actor(request, "analyse")
+        actor = console_actor(request, "analyse")
         data = _fields(request, ("name", "epsilon_total", "delta", "accountant"))
         if "file" in request.FILES:
             data["file"] = request.FILES["file"]
@@ -62,7 +62,7 @@ def privacy_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def privacy_dataset(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     dataset = get_object_or_404(PrivateDataset, pk=pk, tenant=actor.tenant)
     return _dataset_page(request, actor, dataset, {})
 
@@ -81,7 +81,7 @@ def _dataset_page(request: HttpRequest, actor: Actor, dataset: PrivateDataset, e
 @login_required
 @require_POST
 def privacy_submit(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request, "analyse")
+    actor = console_actor(request, "analyse")
     dataset = get_object_or_404(PrivateDataset, pk=pk, tenant=actor.tenant)
     form = JobCreateSerializer(data={**_fields(request, ("target_epsilon", "delta", "epochs", "batch_size",
                                                          "max_grad_norm", "learning_rate", "seed")),
@@ -104,7 +104,7 @@ def privacy_submit(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_POST
 def privacy_budget(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request, "admin")
+    actor = console_actor(request, "admin")
     dataset = get_object_or_404(PrivateDataset, pk=pk, tenant=actor.tenant)
     form = BudgetSerializer(data=_fields(request, ("epsilon_total", "delta")))
     if not form.is_valid():
@@ -119,7 +119,7 @@ def privacy_budget(request: HttpRequest, pk: str) -> HttpResponse:
 
 @login_required
 def privacy_job(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     job = get_object_or_404(PrivateFinetuneJob.objects.select_related("dataset"), pk=pk, tenant=actor.tenant)
     result = job.result_card or {}
     rows = []

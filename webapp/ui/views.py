@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,27 +24,18 @@ from forensics.presenters import analysis_to_dict
 from forensics.reviews import ReviewError, needs_second_review, record_review, record_reviews
 from provenance.exports import request_export
 from provenance.models import AuditEvent, ReportExport
-from webapp.accounts.tenancy import Actor, actor_for_request
 from webapp.api.serializers import ReportRequestSerializer
 from webapp.api.views import report_file_response
 from webapp.ui import evidence, queue
+from webapp.ui.access import console_actor
 
 QUEUE_PAGE_SIZE = 25
-
-
-def _actor(request: HttpRequest, scope: str = "read") -> Actor:
-    actor = actor_for_request(request)
-    if actor is None:
-        raise PermissionDenied("Your account does not belong to a tenant; ask an admin to add you.")
-    if not actor.can(scope):
-        raise PermissionDenied(f"Your role cannot do this (needs '{scope}').")
-    return actor
 
 
 @login_required
 def items(request: HttpRequest) -> HttpResponse:
     """The review queue: filter, sort, page, select rows for a bulk decision."""
-    actor = _actor(request)
+    actor = console_actor(request)
     qs = Analysis.objects.filter(tenant=actor.tenant).select_related("item")
     qs, filters = queue.apply(qs, request.GET)
     page = Paginator(qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -62,7 +53,7 @@ def items(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def bulk_review(request: HttpRequest) -> HttpResponse:
     """One decision and reason for the selected rows; each item gets its own review and audit event."""
-    actor = _actor(request, "review")
+    actor = console_actor(request, "review")
     ids = request.POST.getlist("ids")
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) or not back.startswith("/"):
@@ -86,7 +77,7 @@ def bulk_review(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request, "analyse")
+    actor = console_actor(request, "analyse")
     if request.method == "POST":
         files = request.FILES.getlist("files")
         text = request.POST.get("text", "")
@@ -126,7 +117,7 @@ def _submitted(analysis: Analysis) -> dict[str, str]:
 def upload_one(request: HttpRequest) -> JsonResponse:
     """One file (or the pasted text) per request, so the page can show each file's own
     upload progress and refusal; answers JSON the upload page's script reads."""
-    actor = _actor(request, "analyse")
+    actor = console_actor(request, "analyse")
     upload = request.FILES.get("file")
     text = request.POST.get("text", "")
     try:
@@ -151,7 +142,7 @@ def _neighbours(analysis: Analysis) -> tuple[str | None, str | None]:
 
 @login_required
 def item(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     analysis = get_object_or_404(
         Analysis.objects.select_related("item").prefetch_related("detector_results", "reviews"), pk=pk,
         tenant=actor.tenant,
@@ -189,7 +180,7 @@ def item(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_http_methods(["POST"])
 def review(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request, "review")
+    actor = console_actor(request, "review")
     analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
     try:
         record_review(actor, analysis, request.POST.get("decision", ""), request.POST.get("reason", ""))
@@ -219,7 +210,7 @@ def item_media(request: HttpRequest, pk: str) -> HttpResponse:
 
     Answers byte ranges: a browser can only seek a video (timeline clicks) when the server does.
     """
-    actor = _actor(request)
+    actor = console_actor(request)
     analysis = get_object_or_404(Analysis.objects.select_related("item"), pk=pk, tenant=actor.tenant)
     path = media_path(analysis)
     size = path.stat().st_size
@@ -244,7 +235,7 @@ def item_media(request: HttpRequest, pk: str) -> HttpResponse:
 
 @login_required
 def item_artifact(request: HttpRequest, pk: str, detector: str, name: str) -> FileResponse:
-    actor = _actor(request)
+    actor = console_actor(request)
     analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
     path = artifact_path(analysis, detector, name)
     if path is None or not path.exists():
@@ -255,7 +246,7 @@ def item_artifact(request: HttpRequest, pk: str, detector: str, name: str) -> Fi
 @login_required
 def item_status(request: HttpRequest, pk: str) -> JsonResponse:
     """Polled by the item and list pages for live progress."""
-    actor = _actor(request)
+    actor = console_actor(request)
     analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
     return JsonResponse({"state": analysis.state, "stage": analysis.stage, "progress": analysis.progress,
                          "verdict": analysis.verdict or None,
@@ -268,7 +259,7 @@ def item_status(request: HttpRequest, pk: str) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 def reports(request: HttpRequest) -> HttpResponse:
     """Compliance exports: request a signed period report, follow its progress, download it."""
-    actor = _actor(request, "export")
+    actor = console_actor(request, "export")
     fields = request.POST.copy()
     fields.pop("csrfmiddlewaretoken", None)  # the form's CSRF token is not a report parameter
     form = ReportRequestSerializer(data=fields or None)
@@ -285,7 +276,7 @@ def reports(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def report_download(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request, "export")
+    actor = console_actor(request, "export")
     job = get_object_or_404(ReportExport, pk=pk, tenant=actor.tenant)
     if job.state != ReportExport.State.DONE:
         raise Http404("the report is not ready")

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from webapp.ui.views import _actor
+from webapp.ui.access import console_actor
 from webapp.webhooks import services
 from webapp.webhooks.destinations import DestinationRefused
 from webapp.webhooks.models import WebhookEndpoint
@@ -19,7 +19,7 @@ SCOPE = "webhooks"
 @login_required
 @require_http_methods(["GET", "POST"])
 def webhooks(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request, SCOPE)
+    actor = console_actor(request, SCOPE)
     created, error = None, ""
     if request.method == "POST":
         try:
@@ -38,7 +38,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def webhook_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request, SCOPE)
+    actor = console_actor(request, SCOPE)
     services.deactivate_endpoint(get_object_or_404(WebhookEndpoint, pk=pk, tenant=actor.tenant))
     messages.success(request, "Endpoint deactivated; nothing more will be sent to it.")
     return redirect("ui:webhooks")
@@ -47,7 +47,7 @@ def webhook_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_POST
 def webhook_test(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request, SCOPE)
+    actor = console_actor(request, SCOPE)
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk, tenant=actor.tenant, active=True)
     services.send_ping(endpoint)
     messages.success(request, "Ping queued; its delivery appears below.")
@@ -56,7 +56,7 @@ def webhook_test(request: HttpRequest, pk: str) -> HttpResponse:
 
 @login_required
 def webhook_deliveries(request: HttpRequest, pk: str) -> HttpResponse:
-    actor = _actor(request, SCOPE)
+    actor = console_actor(request, SCOPE)
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk, tenant=actor.tenant)
     page = Paginator(endpoint.deliveries.order_by("-created_at", "-id"), 25).get_page(request.GET.get("page"))
     return render(request, "ui/webhook_deliveries.html", {
