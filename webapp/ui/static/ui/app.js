@@ -60,9 +60,30 @@
     });
   });
 
-  // Other pages that ask for it (reports, webhook deliveries) still refresh while work is pending.
-  const refresh = $("table[data-refresh]");
-  if (refresh) setTimeout(() => window.location.reload(), Number(refresh.dataset.refresh) * 1000);
+  // Other pages with pending work (reports, webhook deliveries, private jobs) mark a table with
+  // data-refresh: fetch the page again and swap in the fresh tables (and any new card, such as a
+  // job's result), without a reload, so a form being filled in keeps its text and focus.
+  const refreshTables = () => {
+    const pending = $("table[data-refresh]");
+    if (!pending) return;
+    setTimeout(async () => {
+      let fresh;
+      try {
+        const response = await fetch(window.location.href, { credentials: "same-origin" });
+        if (!response.ok) throw new Error(response.status);
+        fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      } catch (error) {
+        refreshTables();  // a hiccup: try again at the same pace
+        return;
+      }
+      const newTables = $$("main table", fresh);
+      $$("main table").forEach((table, i) => { if (newTables[i]) table.replaceWith(newTables[i]); });
+      const newCards = $$("main section.card", fresh);  // e.g. the result card once a job is done
+      newCards.slice($$("main section.card").length).forEach((card) => $("main").append(card));
+      refreshTables();
+    }, Number(pending.dataset.refresh) * 1000);
+  };
+  refreshTables();
 
   // --- Upload: drop zone, one request per file with upload progress, then analysis progress ---
   const form = $("#upload-form");
