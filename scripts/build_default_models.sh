@@ -33,3 +33,8 @@ $PY -m detectors.evaluation --model face-synthetic --utkface "$UTK" --limit 1000
 $PY -m detectors.evaluation --model synthetic-image --real "$REAL" --identity-file "$IDS" --lab "$LAB" --logo \
   --limit 400 --logo-epochs 2 --out detectors/weights/evaluation/logo
 rm -rf detectors/weights/evaluation/logo/logo  # the leave-one-out models themselves are not kept
+
+# LLM-text detectors, from ../shared/datasets/human-vs-llm-text (CPU is fine).
+$PY -m detectors.text train-supervised --out detectors/weights --seed 0
+$PY -m detectors.text train-lm
+$PY -m detectors.text calibrate-binoculars
