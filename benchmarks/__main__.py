@@ -18,7 +18,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchmarks import detectors, neardup, pipeline, privacy, text, text_supervised, webhooks  # noqa: E402
+from benchmarks import (detectors, neardup, pipeline, privacy, text, text_lm_features, text_supervised,  # noqa: E402
+                        webhooks)
 
 Row = tuple[str, float, str, str]
 GROUPS: dict[str, Callable[[], list[Row]]] = {
@@ -28,6 +29,7 @@ GROUPS: dict[str, Callable[[], list[Row]]] = {
     "privacy": privacy.run,
     "text-supervised": text_supervised.run,
     "text": text.run,
+    "text-lm-features": text_lm_features.run,
     "webhooks": webhooks.run,
 }
 

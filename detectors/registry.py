@@ -21,6 +21,7 @@ BUILTIN_DETECTOR_MODULES: tuple[str, ...] = (
     "detectors.watermark.text_greenlist",
     "detectors.text.supervised",
     "detectors.text.binoculars",
+    "detectors.text.lm_detector",
 )
 
 D = TypeVar("D", bound=type[Detector])

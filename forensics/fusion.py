@@ -13,6 +13,10 @@ The rule, documented so a reviewer can follow it:
 5. Otherwise, if the fused score is still above even odds (0.5), the verdict
    is ``inconclusive``: the evidence leans synthetic but not enough to flag.
 6. Otherwise it is ``likely_authentic``.
+
+The detector that decided (the flagged one with the highest score, else the
+highest score) is named in ``decided_by``; the item page shows its evidence
+first.
 """
 from __future__ import annotations
 
@@ -32,6 +36,13 @@ class FusedVerdict:
     verdict: str
     score: float | None
     reason: str
+    decided_by: str | None = None
+
+
+def decision_key(score: float | None, threshold: float | None) -> tuple[bool, float]:
+    """Sort key, highest first, for "which detector decided": flagged ones before the rest, then by score."""
+    value = score if score is not None else -1.0
+    return (value >= (threshold if threshold is not None else DEFAULT_THRESHOLD), value)
 
 
 def _threshold(finding: Finding) -> float:
@@ -49,18 +60,21 @@ def fuse(findings: Sequence[Finding]) -> FusedVerdict:
         why = "no detector applies to this item" if not findings else "no detector could judge this item"
         return FusedVerdict("inconclusive", None, "; ".join([why, *skipped]))
     top = max(applicable, key=lambda f: f.score or 0.0)
+    decider = max(applicable, key=lambda f: decision_key(f.score, f.threshold))
     flagged = [f for f in applicable if (f.score or 0.0) >= _threshold(f)]
     if flagged:
         names = ", ".join(f"{f.detector} ({f.score:.2f} ≥ {_threshold(f):.2f})" for f in flagged)
-        return FusedVerdict("likely_synthetic", top.score, f"Above the calibrated threshold: {names}.")
+        why = f" {decider.detector}: {decider.reason}" if decider.reason else ""
+        return FusedVerdict("likely_synthetic", top.score, f"Above the calibrated threshold: {names}.{why}",
+                            decider.detector)
     if (top.score or 0.0) >= EVEN_ODDS:
         return FusedVerdict(
             "inconclusive", top.score,
             f"{top.detector} leans synthetic ({top.score:.2f}) but stays below its calibrated threshold "
-            f"({_threshold(top):.2f}); a reviewer should look.",
+            f"({_threshold(top):.2f}); a reviewer should look.", top.detector,
         )
     return FusedVerdict(
         "likely_authentic", top.score,
         f"All {len(applicable)} applicable detector(s) scored below their calibrated thresholds "
-        f"(highest: {top.detector} at {top.score:.2f}).",
+        f"(highest: {top.detector} at {top.score:.2f}).", decider.detector,
     )

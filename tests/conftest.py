@@ -15,7 +15,8 @@ from django.conf import settings as django_settings
 TEST_PLUGINS = ["tests.support.detectors"]
 # The shipped model detectors are exercised by their own tests; elsewhere they
 # are switched off so the flow tests stay fast and independent of model quality.
-MODEL_DETECTORS = ["synthetic-image", "face-synthetic", "video-faces", "text-supervised", "text-binoculars"]
+MODEL_DETECTORS = ["synthetic-image", "face-synthetic", "video-faces", "text-supervised", "text-binoculars",
+                   "text-lm-features"]
 REPO = Path(__file__).resolve().parents[1]
 
 

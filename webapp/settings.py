@@ -141,16 +141,24 @@ FORENSICS_DEVICE = env_str("FORENSICS_DEVICE", "auto")  # auto | cpu | cuda | cu
 FORENSICS_MAX_ATTEMPTS = env_int("FORENSICS_MAX_ATTEMPTS", 3)
 # An analysis whose worker stopped heartbeating for this long is requeued.
 FORENSICS_STALE_AFTER_SECONDS = env_int("FORENSICS_STALE_AFTER_SECONDS", 300)
-FORENSICS_DISABLED_DETECTORS = env_list("FORENSICS_DISABLED_DETECTORS", [])
+# Unset, the two earlier text detectors stay out of the verdict: on chat-model text (held-out M4 Llama-2-chat)
+# text-supervised flags 14% of human texts at its threshold and text-binoculars' shipped small pair catches 1% of
+# machine texts (README, "LLM-generated text"); text-lm-features replaces both. A deployer who brings a bigger
+# observer/performer pair gets text-binoculars back.
+FORENSICS_TEXT_OBSERVER = env_str("FORENSICS_TEXT_OBSERVER", "")
+FORENSICS_TEXT_PERFORMER = env_str("FORENSICS_TEXT_PERFORMER", "")
+FORENSICS_DISABLED_DETECTORS = env_list(
+    "FORENSICS_DISABLED_DETECTORS",
+    ["text-supervised"] + ([] if FORENSICS_TEXT_OBSERVER and FORENSICS_TEXT_PERFORMER else ["text-binoculars"]),
+)
 # Ed25519 key that signs exported reports (created on first use, mode 0600).
 FORENSICS_SIGNING_KEY = env_str("FORENSICS_SIGNING_KEY", str(VAR_DIR / "keys" / "report-signing.pem"))
 # A PEM bundle of C2PA trust anchors (roots) to trust beyond the library's own list.
 FORENSICS_C2PA_TRUST_ANCHORS = env_str("FORENSICS_C2PA_TRUST_ANCHORS", "")
 # Per-detector constructor options as JSON, e.g. {"video-faces": {"fps": 4, "max_frames": 64, "pooling": "median"}}.
 FORENSICS_DETECTOR_OPTIONS = json.loads(env_str("FORENSICS_DETECTOR_OPTIONS", "{}") or "{}")
-# Local HF causal LM directories (sharing a tokenizer) for text-binoculars; unset = the shipped small pair.
-FORENSICS_TEXT_OBSERVER = env_str("FORENSICS_TEXT_OBSERVER", "")
-FORENSICS_TEXT_PERFORMER = env_str("FORENSICS_TEXT_PERFORMER", "")
+# FORENSICS_TEXT_OBSERVER / _PERFORMER (above): local HF causal LM directories (sharing a tokenizer) for
+# text-binoculars; unset = the shipped small pair.
 _text_pair = {k: v for k, v in (("observer", FORENSICS_TEXT_OBSERVER), ("performer", FORENSICS_TEXT_PERFORMER)) if v}
 if _text_pair:
     FORENSICS_DETECTOR_OPTIONS["text-binoculars"] = {**FORENSICS_DETECTOR_OPTIONS.get("text-binoculars", {}), **_text_pair}

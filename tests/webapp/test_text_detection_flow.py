@@ -1,12 +1,13 @@
 """A text gets a verdict from the shipped LLM-text detectors through the API, with the
-word spans that drove it; a short text is inconclusive with the minimum stated."""
+word spans that drove it; a short text is inconclusive with the minimum stated; a text in
+another language is inconclusive with the language named."""
 import json
 
 import pytest
 
 from detectors.text.data import SHARED_TEXT_DIR
 
-TEXT_MODELS = ("text-supervised", "text-binoculars")
+TEXT_MODELS = ("text-supervised", "text-binoculars", "text-lm-features")
 pytestmark = pytest.mark.skipif(not SHARED_TEXT_DIR.is_dir(), reason="../shared/datasets/human-vs-llm-text is absent")
 
 
@@ -40,3 +41,17 @@ def test_a_short_text_is_inconclusive_and_says_how_long_it_must_be(api, text_mod
     for finding in (d for d in body["detectors"] if d["detector"] in TEXT_MODELS):
         assert finding["label"] == "not_applicable" and "at least" in finding["reason"]
     assert body["verdict"] == "inconclusive"
+
+
+def test_the_verdict_names_the_deciding_detector_and_a_foreign_text_is_out_of_scope(api, text_models,
+                                                                                    eager_celery) -> None:
+    machine = json.loads((SHARED_TEXT_DIR / "squad_gpt-j-6B.json").read_text())["sampled"][3]
+    body = analyse(api, machine)
+    scored = [d for d in body["detectors"] if d["score"] is not None]
+    decider = max(scored, key=lambda d: (d["score"] >= d["threshold"], d["score"]))
+    assert decider["detector"] in body["verdict_reason"]
+    german = ("Der Ausschuss traf sich am Dienstag, um den Haushalt für das kommende Jahr zu prüfen. Nach einer "
+              "langen Diskussion über die Kosten der Reparatur der alten Brücke argumentierten mehrere Mitglieder, "
+              "dass die Stadt einen regionalen Zuschuss beantragen sollte, anstatt die Steuern zu erhöhen. ") * 2
+    finding = next(d for d in analyse(api, german)["detectors"] if d["detector"] == "text-lm-features")
+    assert finding["label"] == "not_applicable" and "(de," in finding["reason"]

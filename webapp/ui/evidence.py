@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from forensics.fusion import decision_key
 from forensics.models import DetectorResult
 
 # A heatmap is drawn over the square the detector looked at. synthetic-image (and
@@ -139,9 +140,9 @@ def text_segments(text: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]
 
 
 def span_views(text: str, results: Iterable[DetectorResult]) -> list[dict[str, Any]]:
-    """One highlighted rendering of the text per detector whose evidence carries spans."""
+    """One highlighted rendering of the text per detector whose evidence carries spans, the deciding one first."""
     views = []
-    for r in results:
+    for r in sorted(results, key=lambda r: decision_key(r.score, r.threshold), reverse=True):
         spans = r.evidence.get("spans")
         if not isinstance(spans, list) or not spans:
             continue

@@ -23,11 +23,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
         names = [n.strip() for n in options["detectors"].split(",") if n.strip()] or None
+
+        def progress(detector: str, done: int, total: int) -> None:
+            self.stderr.write(f"{detector}: scored {done}/{total} texts")
+
         try:
             report = evaluate.evaluate(options["human"], options["machine"], names,
                                        options=settings.FORENSICS_DETECTOR_OPTIONS,
                                        models_dir=Path(settings.MODELS_DIR),
-                                       device=resolve_device(settings.FORENSICS_DEVICE))
+                                       device=resolve_device(settings.FORENSICS_DEVICE), progress=progress)
         except (FileNotFoundError, ValueError, RuntimeError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(evaluate.format_table(report))
