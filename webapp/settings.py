@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webapp.middleware.RefuseNulBytes",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -285,7 +286,7 @@ REST_FRAMEWORK = {
     # Requests per API key (or per user) per period; 429 with Retry-After beyond it.
     "DEFAULT_THROTTLE_RATES": {"credential": env_str("FORENSICS_API_RATE", "120/min")},
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "webapp.api.parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
 }

@@ -20,6 +20,10 @@ def report_public_key(request: HttpRequest) -> HttpResponse:
     return HttpResponse(published_public_key(), content_type="application/x-pem-file")
 
 
+handler400 = "webapp.errors.bad_request"
+handler404 = "webapp.errors.page_not_found"
+handler500 = "webapp.errors.server_error"
+
 urlpatterns = [
     path(".well-known/forensics-report-key.pem", report_public_key, name="report_public_key"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

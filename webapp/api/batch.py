@@ -20,7 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -31,6 +31,7 @@ from forensics.models import Analysis, IdempotencyKey
 from webapp.accounts.models import Tenant
 from webapp.accounts.tenancy import Actor
 from webapp.api.errors import problem, problem_body
+from webapp.api.parsers import SafeJSONParser
 from webapp.api.serializers import AnalysisSerializer, StrictSerializer
 from webapp.api.views import tenant_analyses
 
@@ -166,7 +167,7 @@ def _submit_one(actor: Actor, index: int, item: BatchItem, key: str) -> dict[str
 
 
 class AnalysisBatch(generics.GenericAPIView):
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, SafeJSONParser]
     required_scopes = {"POST": "analyse"}
     serializer_class = BatchJsonSerializer  # also describes the request to OPTIONS
 

@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +25,7 @@ from forensics.reviews import ReviewError, record_review
 from provenance.exports import CONTENT_TYPES, export_to_dict, request_export
 from provenance.models import ReportExport
 from webapp.api.errors import problem
+from webapp.api.parsers import SafeJSONParser
 from webapp.api.serializers import (
     AnalysisCreateSerializer,
     AnalysisSerializer,
@@ -45,7 +46,7 @@ def tenant_analyses(request: Request) -> QuerySet[Analysis]:
 
 class AnalysisListCreate(generics.ListCreateAPIView):
     serializer_class = AnalysisSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
     required_scopes = {"GET": "read", "POST": "analyse"}
 
     def get_queryset(self) -> QuerySet[Analysis]:

@@ -1,0 +1,25 @@
+"""Guards that apply to every request: refuse NUL bytes in the query string."""
+from __future__ import annotations
+
+from typing import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+
+from webapp.errors import is_api, problem_response
+
+NUL_DETAIL = "The query string contains a NUL byte (%00); remove it."
+
+
+class RefuseNulBytes:
+    """A NUL in a filter (``?state=a%00b``) cannot be stored or compared by PostgreSQL, which raises instead of
+    answering; no parameter of ours may hold one, so it is a 400 before any view runs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            if is_api(request):
+                return problem_response(400, "bad_request", "Bad request", NUL_DETAIL)
+            return HttpResponseBadRequest(NUL_DETAIL, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
