@@ -25,6 +25,7 @@ from detectors.registry import add_detector_modules, create_detector, detectors_
 from forensics.detector_options import options_fingerprint, options_for
 from forensics.fusion import fuse
 from forensics.models import Analysis, DetectorResult
+from forensics.public_errors import public_reason
 from forensics.signals import analysis_finished
 from provenance.audit import append_event
 from provenance.collect import collect_provenance
@@ -239,4 +240,4 @@ def _announce_when_committed(analysis: Analysis) -> None:
 
 def _describe(exc: BaseException) -> str:
     log.debug("pipeline error", extra={"traceback": traceback.format_exc()})
-    return f"{type(exc).__name__}: {exc}"
+    return public_reason(exc)

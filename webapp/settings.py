@@ -91,7 +91,10 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# The embedded default (SQLite under var/) as opposed to a server database; commands that would create
+# demo data do so only here.
+FORENSICS_EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if FORENSICS_EMBEDDED_DATABASE:
     # The web process and the worker write to one file: wait for the lock
     # instead of failing with "database is locked". IMMEDIATE transactions take
     # the write lock up front (a deferred one that must upgrade fails at once),

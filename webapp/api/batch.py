@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from forensics import services
-from forensics.idempotency import IdempotencyConflict, run_once
+from forensics.idempotency import IdempotencyConflict, file_fingerprint, run_once, text_fingerprint
 from forensics.ingest.errors import IngestError
 from forensics.models import Analysis, IdempotencyKey
 from webapp.accounts.models import Tenant
@@ -106,13 +106,13 @@ def items_from_request(request: Request) -> list[BatchItem]:
 
 
 def _file_item(actor: Actor, upload: Any) -> BatchItem:
-    return BatchItem(_fingerprint("file", upload.name, upload.size),
+    return BatchItem(file_fingerprint(upload.chunks()),
                      lambda: services.submit_chunks(actor, upload.chunks(), original_name=upload.name or "",
                                                     source="api"))
 
 
 def _text_item(actor: Actor, text: str) -> BatchItem:
-    return BatchItem(_fingerprint("text", text), lambda: services.submit_text(actor, text, source="api"))
+    return BatchItem(text_fingerprint(text), lambda: services.submit_text(actor, text, source="api"))
 
 
 def _json_item(actor: Actor, raw: dict[str, Any]) -> BatchItem:
