@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter, PngImagePlugin
 
-REAL_FACES = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "celeba-10k" / "images"
+# The shared image datasets lie beside the checkout (../shared/datasets); FORENSICS_TEST_DATASETS points the
+# tests elsewhere (or at a missing folder, to check that data-dependent tests skip and say why).
+SHARED_DATASETS = Path(os.environ.get("FORENSICS_TEST_DATASETS")
+                       or Path(__file__).resolve().parents[2].parent / "shared" / "datasets")
+REAL_FACES = SHARED_DATASETS / "celeba-10k" / "images"
 
 
 def noise_image(size: tuple[int, int] = (96, 64), seed: int = 0) -> Image.Image:
