@@ -1,13 +1,16 @@
-"""Guards that apply to every request: refuse NUL bytes in the query string."""
+"""Guards that apply to every request: refuse NUL bytes in the query string, and send a
+Content-Security-Policy with console pages."""
 from __future__ import annotations
 
 from typing import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from webapp.errors import is_api, problem_response
 
 NUL_DETAIL = "The query string contains a NUL byte (%00); remove it."
+CSP_EXEMPT_PREFIXES = ("/api/", "/admin/")  # Swagger UI and the Django admin bring their own inline scripts
 
 
 class RefuseNulBytes:
@@ -23,3 +26,20 @@ class RefuseNulBytes:
                 return problem_response(400, "bad_request", "Bad request", NUL_DETAIL)
             return HttpResponseBadRequest(NUL_DETAIL, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class ContentSecurityPolicy:
+    """``settings.FORENSICS_CSP`` on HTML pages of the console and the login page. The console has no inline
+    script (only ``static/ui/app.js``), so scripts come from this origin only."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = settings.FORENSICS_CSP
+        if (policy and "Content-Security-Policy" not in response
+                and response.get("Content-Type", "").startswith("text/html")
+                and not request.path.startswith(CSP_EXEMPT_PREFIXES)):
+            response["Content-Security-Policy"] = policy
+        return response

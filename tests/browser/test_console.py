@@ -48,8 +48,11 @@ def page():  # type: ignore[no-untyped-def]
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(WAIT_MS)
         expect.set_options(timeout=WAIT_MS)  # assertions wait for the page, never snapshot it
+        refused = []  # what the console's Content-Security-Policy blocked: it must block nothing of ours
+        page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
         yield page
         browser.close()
+        assert not refused, refused
 
 
 @pytest.fixture
