@@ -96,6 +96,10 @@ FORENSICS_CSP = env_str(
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
+# Console log-in throttling (webapp/accounts/login_throttle.py): after this many failed attempts for one
+# username from one address, that pair is locked out for the window (an audit event records it).
+FORENSICS_LOGIN_MAX_FAILURES = env_int("FORENSICS_LOGIN_MAX_FAILURES", 5)
+FORENSICS_LOGIN_LOCKOUT_SECONDS = env_int("FORENSICS_LOGIN_LOCKOUT_SECONDS", 900)
 
 ROOT_URLCONF = "webapp.urls"
 WSGI_APPLICATION = "webapp.wsgi.application"

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 
+from webapp.accounts.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and database reachability, for the compose health check."""
@@ -20,13 +22,27 @@ def report_public_key(request: HttpRequest) -> HttpResponse:
     return HttpResponse(published_public_key(), content_type="application/x-pem-file")
 
 
+class ThrottledLoginView(auth_views.LoginView):
+    """Django's log-in view with throttling; a locked-out attempt answers 429."""
+
+    authentication_form = ThrottledAuthenticationForm
+
+    def form_invalid(self, form):  # type: ignore[no-untyped-def]
+        response = super().form_invalid(form)
+        if form.lockout_message:
+            response.status_code = 429
+        return response
+
+
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
 handler400 = "webapp.errors.bad_request"
 handler404 = "webapp.errors.page_not_found"
 handler500 = "webapp.errors.server_error"
 
 urlpatterns = [
     path(".well-known/forensics-report-key.pem", report_public_key, name="report_public_key"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("webapp.api.urls")),
