@@ -106,6 +106,13 @@ def probe_video(path: Path, limits: Limits) -> dict[str, Any]:
             first = next(container.decode(stream), None)
             if first is None:
                 raise CorruptMedia("The video has no decodable frame.")
+            if duration is None:  # no duration in the container (Matroska can omit it): measure, up to the limit
+                duration = _measured_seconds(container, stream, limits.max_video_seconds)
+                if duration > limits.max_video_seconds:
+                    raise TooLarge(
+                        f"The video is longer than the limit of {limits.max_video_seconds:.0f} s "
+                        "(FORENSICS_MAX_VIDEO_SECONDS); its container does not state a duration, so it was measured."
+                    )
             width, height = first.width, first.height
             if width * height > limits.max_image_pixels:
                 raise TooLarge(f"Video frames of {width}×{height} exceed the pixel limit.")
@@ -123,6 +130,23 @@ def probe_video(path: Path, limits: Limits) -> dict[str, Any]:
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise CorruptMedia(f"The video is truncated or corrupt ({public_detail(exc)}).") from None
+
+
+def _measured_seconds(container, stream, limit: float) -> float:  # type: ignore[no-untyped-def]
+    """The video's length from its packets' timestamps (no decoding), stopping as soon as it passes ``limit``;
+    without timestamps, from the packet count and the frame rate (a rate of 1 fps if none is stated)."""
+    rate = float(stream.average_rate or stream.base_rate or 1)
+    end, packets = 0.0, 0
+    for packet in container.demux(stream):
+        if packet.size == 0:  # the demuxer's final empty packet
+            continue
+        packets += 1
+        if packet.pts is not None and packet.time_base is not None:
+            end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+        seconds = max(end, packets / rate)
+        if seconds > limit:
+            return seconds
+    return max(end, packets / rate)
 
 
 def _video_seconds(container, stream) -> float | None:  # type: ignore[no-untyped-def]
