@@ -89,3 +89,18 @@ def test_console_pages_have_no_inline_script(client, tenant, url: str) -> None:
 
 def test_the_api_and_its_docs_are_left_to_their_own_policy(api) -> None:
     assert "Content-Security-Policy" not in api.get("/api/v1/analyses")
+
+
+def test_an_unreachable_database_is_a_503_not_a_500(tmp_path) -> None:
+    """A real refused connection (nothing listens on port 9), through the whole middleware stack."""
+    probe = ("from django.test import Client; c = Client(raise_request_exception=False)\n"
+             "for url, auth in (('/healthz', ''), ('/api/v1/analyses', 'Bearer fk_abcd1234_x')):\n"
+             "    r = c.get(url, HTTP_AUTHORIZATION=auth) if auth else c.get(url)\n"
+             "    print(url, r.status_code, r['Content-Type'].split(';')[0], r.get('Retry-After'))\n"
+             "r = c.post('/login/', {'username': 'alice', 'password': 'x'})\n"
+             "print('/login/', r.status_code, r['Content-Type'].split(';')[0], r.get('Retry-After'))\n")
+    run = manage("shell", "-c", probe, env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:9/none?connect_timeout=3"},
+                 tmp_path=tmp_path)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("/")]
+    assert lines == ["/healthz 503 text/plain 30", "/api/v1/analyses 503 application/problem+json 30",
+                     "/login/ 503 text/plain 30"], run.stdout + run.stderr[-2000:]
