@@ -230,6 +230,7 @@ def test_drop_upload_live_verdict_evidence_review_and_export(page, console, tena
 
     # The queue and its keyboard help; then the text item's highlighted spans.
     page.get_by_role("link", name="Items").first.click()
+    page.wait_for_url(f"{console}/")  # key presses do not wait: the queue page and its script must be there
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
     page.keyboard.press("Escape")
