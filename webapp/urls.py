@@ -1,18 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from webapp import health
 from webapp.accounts.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for the compose health check."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 def report_public_key(request: HttpRequest) -> HttpResponse:
@@ -46,6 +38,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("webapp.api.urls")),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include("webapp.ui.urls")),
 ]
