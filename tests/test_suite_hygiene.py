@@ -11,13 +11,24 @@ import ast
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-CLOCK_CALLS = {"sign", "time", "now", "utcnow", "monotonic"}
+# sign(...) (webhook signatures carry the time), time.time(), time.monotonic(), datetime.now(), timezone.now()
+CLOCK_CALLS = {("", "sign"), ("time", "time"), ("time", "monotonic"), ("*", "now"), ("*", "utcnow")}
 SNAPSHOTS = {"is_visible", "is_hidden", "is_checked", "is_enabled", "is_disabled", "is_editable"}
 
 
 def _name(call: ast.Call) -> str:
     func = call.func
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _reads_the_clock(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return ("", func.id) in CLOCK_CALLS
+    if isinstance(func, ast.Attribute):
+        owner = func.value.id if isinstance(func.value, ast.Name) else ""
+        return (owner, func.attr) in CLOCK_CALLS or ("*", func.attr) in CLOCK_CALLS
+    return False
 
 
 class _ImportTimeCalls(ast.NodeVisitor):
@@ -27,7 +38,7 @@ class _ImportTimeCalls(ast.NodeVisitor):
         self.found: list[tuple[int, str]] = []
 
     def visit_Call(self, node: ast.Call) -> None:
-        if _name(node) in CLOCK_CALLS:
+        if _reads_the_clock(node):
             self.found.append((node.lineno, _name(node)))
         self.generic_visit(node)
 
