@@ -6,15 +6,12 @@ API clients get RFC 9457 ``application/problem+json`` for those too, and never a
 """
 from __future__ import annotations
 
-import logging
-
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
 from webapp.api.errors import problem_body
 
-log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 
 

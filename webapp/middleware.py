@@ -9,12 +9,12 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
-from webapp.errors import is_api, problem_response
+from webapp.errors import API_PREFIX, is_api, problem_response
 
 log = logging.getLogger(__name__)
 DATABASE_RETRY_AFTER_SECONDS = 30
 NUL_DETAIL = "The query string contains a NUL byte (%00); remove it."
-CSP_EXEMPT_PREFIXES = ("/api/", "/admin/")  # Swagger UI and the Django admin bring their own inline scripts
+CSP_EXEMPT_PREFIXES = (API_PREFIX, "/admin/")  # Swagger UI and the Django admin bring their own inline scripts
 
 
 class RefuseNulBytes:

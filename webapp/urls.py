@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from webapp import health
-from webapp.accounts.forms import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+from webapp.accounts.views import ThrottledLoginView
 
 
 def report_public_key(request: HttpRequest) -> HttpResponse:
@@ -13,20 +13,6 @@ def report_public_key(request: HttpRequest) -> HttpResponse:
 
     return HttpResponse(published_public_key(), content_type="application/x-pem-file")
 
-
-class ThrottledLoginView(auth_views.LoginView):
-    """Django's log-in view with throttling; a locked-out attempt answers 429."""
-
-    authentication_form = ThrottledAuthenticationForm
-
-    def form_invalid(self, form):  # type: ignore[no-untyped-def]
-        response = super().form_invalid(form)
-        if form.lockout_message:
-            response.status_code = 429
-        return response
-
-
-admin.site.login_form = ThrottledAdminAuthenticationForm
 
 handler400 = "webapp.errors.bad_request"
 handler404 = "webapp.errors.page_not_found"
