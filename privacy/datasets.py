@@ -2,8 +2,9 @@
 
 The archive is untrusted input. It is checked from its directory AND by reading every member with a hard cap,
 because a zip's declared sizes can lie: traversal names, bombs (declared or actual sizes over the limit, or an
-absurd compression ratio), non-images (magic bytes, a pixel cap, then Pillow's verify and a full decode), empty classes and
-too many files are all refused with a message that says what to fix.
+absurd compression ratio), members that do not read back as their headers say, non-images (magic bytes, a pixel
+cap, then Pillow's verify and a full decode), empty classes and too many files are all refused with a message
+that says what to fix.
 """
 from __future__ import annotations
 

@@ -71,6 +71,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = {"ok": True, "detail": check()}
         except Exception as exc:  # noqa: BLE001 - a failed check is a reported state, not a crash
             log.warning("readiness check failed", extra={"check": name, "error": str(exc)})
-            results[name] = {"ok": False, "detail": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            results[name] = {"ok": False, "detail": f"{type(exc).__name__}: {first_line}"}
     ready = all(r["ok"] for r in results.values())
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": results}, status=200 if ready else 503)

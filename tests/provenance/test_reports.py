@@ -208,7 +208,8 @@ def test_the_pdf_model_table_tolerates_any_detector_info(tenant, info) -> None:
     from provenance.pdf import render_pdf
     from provenance.reports import build_period_report
 
-    report = build_period_report(tenant, datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 2, 1, tzinfo=timezone.utc))
+    report = build_period_report(tenant, datetime(2026, 1, 1, tzinfo=timezone.utc),
+                                 datetime(2026, 2, 1, tzinfo=timezone.utc))
     report["model_versions"] = {"some-detector@1": info}
     assert render_pdf(report, []).startswith(b"%PDF")
 

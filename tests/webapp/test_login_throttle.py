@@ -19,7 +19,8 @@ def clean_cache():  # type: ignore[no-untyped-def]
     cache.clear()
 
 
-def log_in(username: str, password: str, address: str = "203.0.113.7", url: str = "/login/"):  # type: ignore[no-untyped-def]
+def log_in(username: str, password: str, address: str = "203.0.113.7",  # type: ignore[no-untyped-def]
+           url: str = "/login/"):
     client = Client(REMOTE_ADDR=address)
     return client, client.post(url, {"username": username, "password": password})
 

@@ -41,7 +41,8 @@ def test_without_them_check_deploy_names_what_to_turn_on(tmp_path) -> None:
 
 def test_the_https_settings_read_the_environment(tmp_path) -> None:
     probe = ("from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
-             "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_PROXY_SSL_HEADER)")
+             "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+             "s.SECURE_PROXY_SSL_HEADER)")
     run = manage("shell", "-c", probe, env=PRODUCTION, tmp_path=tmp_path)
     assert run.stdout.split("\n")[-2] == "True 31536000 True True True ('HTTP_X_FORWARDED_PROTO', 'https')", run.stderr
     run = manage("shell", "-c", probe, env={**PRODUCTION, "DJANGO_SECURE_HSTS_SECONDS": "600",

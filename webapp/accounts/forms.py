@@ -31,8 +31,9 @@ class ThrottledLoginMixin:
 
     def _lock(self, seconds: int) -> None:
         minutes = max(1, -(-seconds // 60))
+        plural = "s" if minutes != 1 else ""
         self.lockout_message = (f"Too many failed log-ins for this username from your address. Try again in "
-                                f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an admin to reset your password.")
+                                f"{minutes} minute{plural}, or ask an admin to reset your password.")
         raise ValidationError(self.lockout_message, code="locked_out")
 
 
