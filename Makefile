@@ -29,7 +29,7 @@ run: setup
 	$(PY) manage.py serve
 
 worker: setup
-	$(PY) -m celery -A webapp worker -Q cpu,gpu --pool solo --loglevel INFO
+	$(PY) -m celery -A webapp worker -Q cpu,gpu,control --pool solo --loglevel INFO
 
 test: $(STAMP)
 	bash scripts/test.sh

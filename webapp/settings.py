@@ -273,13 +273,14 @@ CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {
     "forensics.tasks.run_provenance_stage": {"queue": "cpu"},
     "forensics.tasks.run_detection_stage": {"queue": "gpu"},
-    "forensics.tasks.recover_stale_analyses": {"queue": "cpu"},
-    "provenance.tasks.checkpoint_audit_chains": {"queue": "cpu"},
+    # Sweeps and checkpoints run on their own queue, so a backlog of uploads never delays them.
+    "forensics.tasks.recover_stale_analyses": {"queue": "control"},
+    "provenance.tasks.checkpoint_audit_chains": {"queue": "control"},
     "provenance.tasks.run_report_export": {"queue": "cpu"},
     "privacy.tasks.run_private_finetune": {"queue": "gpu"},
-    "privacy.tasks.recover_stale_private_jobs": {"queue": "cpu"},
+    "privacy.tasks.recover_stale_private_jobs": {"queue": "control"},
     "webapp.webhooks.tasks.deliver_webhook": {"queue": "cpu"},
-    "webapp.webhooks.tasks.sweep_webhook_deliveries": {"queue": "cpu"},
+    "webapp.webhooks.tasks.sweep_webhook_deliveries": {"queue": "control"},
 }
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-analyses": {
