@@ -33,7 +33,7 @@ run: setup
 	$(PY) manage.py serve
 
 worker: setup
-	$(PY) -m celery -A webapp worker -Q cpu,gpu --pool solo --loglevel INFO
+	$(PY) -m celery -A webapp worker -Q cpu,gpu,control --pool solo --loglevel INFO
 
 test: $(STAMP) models
 	bash scripts/test.sh

@@ -1,12 +1,26 @@
 """Idempotent submissions: the same ``Idempotency-Key`` and request return the same analysis."""
 from __future__ import annotations
 
-from typing import Callable
+import hashlib
+from typing import Callable, Iterable
 
 from django.db import IntegrityError, transaction
 
 from forensics.models import Analysis, IdempotencyKey
 from webapp.accounts.models import Tenant
+
+
+def file_fingerprint(chunks: Iterable[bytes]) -> str:
+    """What an upload is, for comparing a retried request: the SHA-256 of its bytes. (Name and size are not
+    enough: a different file of the same name and size is a different request.)"""
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return hashlib.sha256(f"file:{digest.hexdigest()}".encode()).hexdigest()
+
+
+def text_fingerprint(text: str) -> str:
+    return hashlib.sha256(f"text:{text}".encode()).hexdigest()
 
 
 class IdempotencyConflict(Exception):

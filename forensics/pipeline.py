@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import traceback
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from detectors.registry import add_detector_modules, create_detector, detectors_
 from forensics.detector_options import options_fingerprint, options_for
 from forensics.fusion import fuse
 from forensics.models import Analysis, DetectorResult
+from forensics.public_errors import public_reason
 from forensics.signals import analysis_finished
 from provenance.audit import append_event
 from provenance.collect import collect_provenance
@@ -99,7 +99,7 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
         else:
             finalize(analysis, [], [])
     except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
-        fail(analysis, _describe(exc))
+        fail(analysis, _describe(exc, analysis))
 
 
 def _detector(name: str, tenant: Any) -> Detector:
@@ -188,7 +188,7 @@ def run_detection_stage(analysis_id: str) -> None:
             Analysis.objects.filter(pk=analysis.pk).update(provenance=analysis.provenance)
         finalize(analysis, findings, models)
     except Exception as exc:  # noqa: BLE001
-        fail(analysis, _describe(exc))
+        fail(analysis, _describe(exc, analysis))
 
 
 def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str, Any]]) -> None:
@@ -237,6 +237,7 @@ def _announce_when_committed(analysis: Analysis) -> None:
     transaction.on_commit(send)
 
 
-def _describe(exc: BaseException) -> str:
-    log.debug("pipeline error", extra={"traceback": traceback.format_exc()})
-    return f"{type(exc).__name__}: {exc}"
+def _describe(exc: BaseException, analysis: Analysis) -> str:
+    """The reason people see (no server paths); the traceback goes to the log."""
+    log.error("analysis stage raised", extra={"analysis": str(analysis.id)}, exc_info=exc)
+    return public_reason(exc)

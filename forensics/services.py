@@ -15,8 +15,8 @@ from django.db import transaction
 
 from detectors.base import MediaType
 from forensics.ingest import storage
-from forensics.ingest.errors import IngestError, UnsupportedMedia
-from forensics.ingest.probe import Limits, decode_text, probe, text_properties
+from forensics.ingest.errors import IngestError, TooLarge, UnsupportedMedia
+from forensics.ingest.probe import Limits, decode_text, probe, starts_like_text, text_properties
 from forensics.ingest.sniff import SNIFF_BYTES, Sniffed, sniff
 from forensics.models import Analysis, MediaItem
 from provenance.audit import append_event
@@ -41,6 +41,21 @@ def _looks_like_text(staged: storage.StagedFile, limits: Limits) -> bool:
     return decode_text(staged.path.read_bytes()) is not None
 
 
+TEXT_PREFIX_BYTES = 64 * 1024  # how much of a file too large to be accepted text is read to recognise text
+
+
+def _refuse_long_text(staged: storage.StagedFile, limits: Limits) -> None:
+    """A text file too large to decode whole is still a text: over the limit (413), not an unknown type (415)."""
+    if staged.size <= 4 * limits.max_text_chars:
+        return
+    with staged.path.open("rb") as fh:
+        if starts_like_text(fh.read(TEXT_PREFIX_BYTES)):
+            raise TooLarge(
+                f"The text file is {staged.size:,} bytes, more than {limits.max_text_chars:,} characters can take; "
+                f"the limit is {limits.max_text_chars} characters (FORENSICS_MAX_TEXT_CHARS)."
+            )
+
+
 def submit_chunks(
     actor: Actor, chunks: Iterable[bytes], *, original_name: str = "", source: str = "api"
 ) -> Analysis:
@@ -50,7 +65,11 @@ def submit_chunks(
     try:
         with staged.path.open("rb") as fh:
             head = fh.read(SNIFF_BYTES)
-        sniffed = sniff(head, looks_like_text=_looks_like_text(staged, limits))
+        try:
+            sniffed = sniff(head, looks_like_text=_looks_like_text(staged, limits))
+        except UnsupportedMedia:
+            _refuse_long_text(staged, limits)
+            raise
         properties = probe(staged.path, sniffed, limits)
     except IngestError as exc:
         storage.discard(staged)

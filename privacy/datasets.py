@@ -2,14 +2,16 @@
 
 The archive is untrusted input. It is checked from its directory AND by reading every member with a hard cap,
 because a zip's declared sizes can lie: traversal names, bombs (declared or actual sizes over the limit, or an
-absurd compression ratio), non-images (magic bytes, then Pillow's verify and a pixel cap), empty classes and
-too many files are all refused with a message that says what to fix.
+absurd compression ratio), members that do not read back as their headers say, non-images (magic bytes, a pixel
+cap, then Pillow's verify and a full decode), empty classes and too many files are all refused with a message
+that says what to fix.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Sequence
@@ -50,8 +52,12 @@ def _check_name(name: str) -> None:
 
 def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
     """The member's bytes, refusing as soon as more than ``cap`` come out (declared sizes can lie)."""
-    with zf.open(info) as fh:
-        data = fh.read(cap + 1)
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(cap + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+        # a size or CRC that does not match the data, a cut-off member, an unknown compression or encryption
+        raise DatasetError(f"{info.filename} cannot be read from the zip ({exc}): re-create the archive") from exc
     if len(data) > cap:
         raise DatasetError(f"{info.filename} expands beyond {cap:,} bytes: the zip looks like a decompression bomb")
     return data
@@ -66,7 +72,9 @@ def _check_image(name: str, data: bytes, max_pixels: int) -> None:
             if width * height > max_pixels:
                 raise DatasetError(f"{name} is {width}x{height} pixels, over the limit of {max_pixels:,}: "
                                    "downscale it before uploading")
-            img.verify()
+            img.verify()  # structure and checksums (PNG CRCs)...
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()  # ...and every pixel: verify() does not decode, so a truncated JPEG would pass it
     except DatasetError:
         raise
     except Exception as exc:  # Pillow raises many types for broken files

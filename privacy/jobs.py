@@ -25,6 +25,7 @@ from django.utils import timezone
 from detectors.cards import card_path, sha256_file
 from detectors.device import resolve_device
 from detectors.registry import add_detector_modules
+from forensics.public_errors import public_reason
 from privacy import ledger
 from privacy.accounting import Mechanism
 from privacy.checkpoint import STATE as CHECKPOINT_STATE
@@ -181,7 +182,7 @@ def run_job(job_id: str, *, redelivered: bool = False) -> None:
         _train_audit_register(job)
     except Exception as exc:  # noqa: BLE001 - every job ends in a recorded state
         log.exception("private job failed", extra={"job": job_id})
-        fail(job, f"{type(exc).__name__}: {exc}")
+        fail(job, public_reason(exc))
 
 
 def _check_spend(result: FinetuneResult, planned: Mechanism) -> None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from forensics.public_errors import public_reason
 from provenance.audit import append_event
 from provenance.models import ReportExport
 from provenance.reports import build_period_report, export_report
@@ -65,7 +66,7 @@ def run_export(export_id: str) -> None:
         ReportExport.objects.filter(pk=job.pk).update(state=ReportExport.State.DONE, progress=1.0, file=rel,
                                                       signature=detached or "", finished_at=timezone.now())
     except Exception as exc:  # noqa: BLE001 - every job ends in a recorded state
-        ReportExport.objects.filter(pk=job.pk).update(state=ReportExport.State.FAILED, error=f"{type(exc).__name__}: {exc}",
+        ReportExport.objects.filter(pk=job.pk).update(state=ReportExport.State.FAILED, error=public_reason(exc),
                                                       finished_at=timezone.now())
         log.exception("report export failed", extra={"export": export_id})
 

@@ -27,6 +27,13 @@ def _table(rows: list[list[Any]], widths: Sequence[float] | None = None) -> Tabl
     return table
 
 
+def _metric(info: dict[str, Any], key: str) -> str:
+    """One cell of the model table. Detectors report different metrics (the text detectors have no test FPR,
+    watermark detectors no test split at all), so a missing or empty value is a dash, never an error."""
+    value = info.get(key)
+    return "—" if value is None or value == "" else str(value)
+
+
 def render_pdf(report: dict[str, Any], pictures: Sequence[tuple[str, bytes]]) -> bytes:
     """``pictures``: (caption, PNG bytes) to include as evidence."""
     styles = getSampleStyleSheet()
@@ -50,9 +57,9 @@ def render_pdf(report: dict[str, Any], pictures: Sequence[tuple[str, bytes]]) ->
     if report["model_versions"]:
         story.append(Paragraph("Model versions used", styles["Heading2"]))
         rows = [["detector", "weights sha256", "threshold", "target FPR", "test AUC", "test TPR / FPR at threshold"]]
-        rows += [[name, (info.get("weights_sha256") or "—")[:16], info.get("threshold", "—"), info.get("target_fpr", "—"),
-                  info.get("test_auc") or "—",
-                  f"{info['test_tpr_at_threshold']} / {info['test_fpr_at_threshold']}" if info.get("test_auc") else "—"]
+        rows += [[name, _metric(info, "weights_sha256")[:16], _metric(info, "threshold"), _metric(info, "target_fpr"),
+                  _metric(info, "test_auc"),
+                  f"{_metric(info, 'test_tpr_at_threshold')} / {_metric(info, 'test_fpr_at_threshold')}"]
                  for name, info in sorted(report["model_versions"].items())]
         story += [_table(rows), Spacer(1, 4 * mm)]
     story.append(Paragraph("Items", styles["Heading2"]))

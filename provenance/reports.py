@@ -35,6 +35,18 @@ CSV_COLUMNS = (
 )
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) phones home, DDE runs
+# commands); tab and carriage return can hide such a start. OWASP's advice: prefix the cell with a quote.
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text. Only text cells are touched; the JSON report stays verbatim."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def signing_key():  # type: ignore[no-untyped-def]
     return load_or_create_private_key(Path(settings.FORENSICS_SIGNING_KEY))
 
@@ -167,7 +179,7 @@ def export_report(report: dict[str, Any], fmt: str, tenant: Tenant, actor: str) 
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(report["items"])
+        writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in report["items"])
         body = buf.getvalue().encode("utf-8")
         detached = sign_bytes(body, key).to_json()
     elif fmt == "pdf":

@@ -135,7 +135,7 @@ class WorkerProcess:
             **(extra_env or {}),
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "cpu,gpu", "--pool", "solo",
+            [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "cpu,gpu,control", "--pool", "solo",
              "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=REPO, env=env,
         )

@@ -29,3 +29,28 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_torch_is_pinned_with_torchvision() -> None:
     reqs = (REPO / "requirements.txt").read_text().splitlines()
     assert "torch==2.14.1" in reqs and "torchvision==0.29.1" in reqs
+
+
+def _queues(command: str) -> set[str]:
+    import re
+
+    match = re.search(r"-Q[ ,\"']+([a-z,]+)", command)
+    return set(match.group(1).split(",")) if match else set()
+
+
+def test_every_queue_has_a_consumer_and_sweeps_have_their_own() -> None:
+    """Sweeps, retries and checkpoints go to "control": behind a backlog of uploads on "cpu" they ran minutes
+    late. Every routed queue is consumed in the compose shape, by `manage.py serve`, `make worker` and the tests'
+    worker."""
+    from django.conf import settings
+
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed == {"cpu", "gpu", "control"}
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert settings.CELERY_TASK_ROUTES[entry["task"]]["queue"] == "control", entry["task"]
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    compose = set().union(*(_queues(str(s.get("command", ""))) for s in services.values()))
+    assert routed <= compose, routed - compose
+    assert _queues(services["worker-control"]["command"]) == {"control"}
+    for path in ("forensics/management/commands/serve.py", "Makefile", "tests/conftest.py"):
+        assert _queues((REPO / path).read_text()) == routed, path

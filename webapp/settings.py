@@ -55,6 +55,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webapp.middleware.ContentSecurityPolicy",
+    "webapp.middleware.RefuseNulBytes",
+    "webapp.middleware.DatabaseUnavailable",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +66,41 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- HTTPS and browser security (README "Operating it"): off on the embedded default --------
+# DJANGO_HTTPS=1 turns on everything `manage.py check --deploy` asks for behind TLS: redirect to
+# https, HSTS (a year, with subdomains), cookies sent over https only. Each can be set on its own.
+_https = env_bool("DJANGO_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", _https)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # the container health check speaks plain http inside the network
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if _https else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", _https)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", _https)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", _https)
+
+
+def _proxy_ssl_header(raw: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto`` (value https) or ``X-Forwarded-Proto=https`` -> Django's (META key, value)."""
+    if not raw.strip():
+        return None
+    name, _, value = raw.partition("=")
+    return "HTTP_" + name.strip().upper().replace("-", "_"), (value.strip() or "https")
+
+
+# Trust this header from the TLS-terminating proxy (and only set it when the proxy always sets or strips it).
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env_str("DJANGO_SECURE_PROXY_SSL_HEADER", ""))
+# Content-Security-Policy of console pages (webapp/middleware.py); empty disables it. Inline style
+# attributes place heatmaps and face boxes; scripts come only from this origin (no inline script).
+FORENSICS_CSP = env_str(
+    "FORENSICS_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+# Console log-in throttling (webapp/accounts/login_throttle.py): after this many failed attempts for one
+# username from one address, that pair is locked out for the window (an audit event records it).
+FORENSICS_LOGIN_MAX_FAILURES = env_int("FORENSICS_LOGIN_MAX_FAILURES", 5)
+FORENSICS_LOGIN_LOCKOUT_SECONDS = env_int("FORENSICS_LOGIN_LOCKOUT_SECONDS", 900)
 
 ROOT_URLCONF = "webapp.urls"
 WSGI_APPLICATION = "webapp.wsgi.application"
@@ -90,7 +128,10 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# The embedded default (SQLite under var/) as opposed to a server database; commands that would create
+# demo data do so only here.
+FORENSICS_EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if FORENSICS_EMBEDDED_DATABASE:
     # The web process and the worker write to one file: wait for the lock
     # instead of failing with "database is locked". IMMEDIATE transactions take
     # the write lock up front (a deferred one that must upgrade fails at once),
@@ -240,13 +281,14 @@ CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_TASK_ROUTES = {
     "forensics.tasks.run_provenance_stage": {"queue": "cpu"},
     "forensics.tasks.run_detection_stage": {"queue": "gpu"},
-    "forensics.tasks.recover_stale_analyses": {"queue": "cpu"},
-    "provenance.tasks.checkpoint_audit_chains": {"queue": "cpu"},
+    # Sweeps and checkpoints run on their own queue, so a backlog of uploads never delays them.
+    "forensics.tasks.recover_stale_analyses": {"queue": "control"},
+    "provenance.tasks.checkpoint_audit_chains": {"queue": "control"},
     "provenance.tasks.run_report_export": {"queue": "cpu"},
     "privacy.tasks.run_private_finetune": {"queue": "gpu"},
-    "privacy.tasks.recover_stale_private_jobs": {"queue": "cpu"},
+    "privacy.tasks.recover_stale_private_jobs": {"queue": "control"},
     "webapp.webhooks.tasks.deliver_webhook": {"queue": "cpu"},
-    "webapp.webhooks.tasks.sweep_webhook_deliveries": {"queue": "cpu"},
+    "webapp.webhooks.tasks.sweep_webhook_deliveries": {"queue": "control"},
 }
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-analyses": {
@@ -293,7 +335,7 @@ REST_FRAMEWORK = {
     # Requests per API key (or per user) per period; 429 with Retry-After beyond it.
     "DEFAULT_THROTTLE_RATES": {"credential": env_str("FORENSICS_API_RATE", "120/min")},
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "webapp.api.parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
 }

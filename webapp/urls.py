@@ -1,16 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for the compose health check."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+from webapp import health
+from webapp.accounts.views import ThrottledLoginView
 
 
 def report_public_key(request: HttpRequest) -> HttpResponse:
@@ -20,12 +14,17 @@ def report_public_key(request: HttpRequest) -> HttpResponse:
     return HttpResponse(published_public_key(), content_type="application/x-pem-file")
 
 
+handler400 = "webapp.errors.bad_request"
+handler404 = "webapp.errors.page_not_found"
+handler500 = "webapp.errors.server_error"
+
 urlpatterns = [
     path(".well-known/forensics-report-key.pem", report_public_key, name="report_public_key"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("webapp.api.urls")),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include("webapp.ui.urls")),
 ]

@@ -22,7 +22,10 @@ def parse_fake(value: str) -> tuple[str, Path]:
     return name.strip(), Path(folder)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = False) -> None:
+    """The training options. The model card's version is ``--model-version``; ``--version`` is accepted as an
+    alias only where the parser does not use it already (``python -m detectors.training``; Django's
+    ``manage.py`` commands print the framework version with ``--version``)."""
     parser.add_argument("--name", required=True, help="model name; weights are written as NAME.safetensors")
     parser.add_argument("--real", type=Path, required=True, help="folder of real photos")
     parser.add_argument("--fake", type=parse_fake, action="append", required=True, help="NAME=FOLDER (repeatable)")
@@ -38,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--target-fpr", type=float, default=0.01)
-    parser.add_argument("--version", default="1.0")
+    parser.add_argument("--model-version", *(["--version"] if version_alias else []), dest="model_version",
+                        default="1.0", help="the version written into the model card")
     parser.add_argument("--crop", choices=["none", "faces"], default="none",
                         help="faces: train on MTCNN crops of the largest face (for the face detector)")
 
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         identity_file=args.identity_file, backbone=args.backbone, image_size=args.image_size, epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, max_real=args.max_real,
         max_fake_per_generator=args.max_fake_per_generator, seed=args.seed, device=args.device,
-        target_fpr=args.target_fpr, version=args.version, crop=args.crop,
+        target_fpr=args.target_fpr, version=args.model_version, crop=args.crop,
     )
     return train_detector(cfg)
 
@@ -63,7 +67,7 @@ def summary(card: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
+    add_arguments(parser, version_alias=True)
     card = run(parser.parse_args(argv))
     print(summary(card))
     print(json.dumps(card["metrics_test_split"]["per_generator"], indent=2))

@@ -168,8 +168,12 @@ def reproduce_command() -> str:
     if not argv or not argv[0]:
         return ""
     first = Path(argv[0]).resolve()
+    repo = Path(__file__).resolve().parents[2]
     if first.name == "__main__.py":
-        argv[0:1] = ["python", "-m", ".".join(first.parent.relative_to(Path(__file__).resolve().parents[2]).parts)]
+        # a package of this repository (python -m detectors.training), else an installed one (python -m pytest,
+        # from a virtualenv that may live outside the checkout)
+        package = first.parent.relative_to(repo) if first.parent.is_relative_to(repo) else Path(first.parent.name)
+        argv[0:1] = ["python", "-m", ".".join(package.parts)]
     elif first.name == "manage.py":
         argv[0:1] = ["python", "manage.py"]
     return " ".join(shlex.quote(a) for a in argv)

@@ -2,6 +2,7 @@
 and over-long videos are refused at the door rather than in a worker."""
 from __future__ import annotations
 
+import codecs
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from detectors.base import MediaType
 from forensics.ingest.errors import CorruptMedia, EmptyInput, TooLarge, UnsupportedMedia
 from forensics.ingest.sniff import Sniffed
+from forensics.public_errors import public_detail
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,18 @@ def decode_text(data: bytes) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def starts_like_text(head: bytes) -> bool:
+    """True when ``head`` (the first bytes of a file) is UTF-8 without NUL bytes, allowing a character cut in
+    two at its end: how a text too large to read whole is still recognised as text."""
+    if not head or b"\x00" in head:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def probe(path: Path, sniffed: Sniffed, limits: Limits) -> dict[str, Any]:
@@ -63,12 +77,12 @@ def probe_image(path: Path, limits: Limits) -> dict[str, Any]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise TooLarge(
             f"The image has more pixels than the limit of {limits.max_image_pixels / 1e6:.1f} megapixels "
-            f"(FORENSICS_MAX_IMAGE_PIXELS) and is refused as a possible decompression bomb ({exc})."
+            f"(FORENSICS_MAX_IMAGE_PIXELS) and is refused as a possible decompression bomb ({public_detail(exc)})."
         ) from None
     except UnidentifiedImageError:
         raise CorruptMedia("The file has an image signature but could not be decoded.") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise CorruptMedia(f"The image is truncated or corrupt ({exc}).") from None
+        raise CorruptMedia(f"The image is truncated or corrupt ({public_detail(exc)}).") from None
     return {"width": width, "height": height, "format": fmt, "mode": mode, "frames": frames}
 
 
@@ -78,8 +92,10 @@ def probe_video(path: Path, limits: Limits) -> dict[str, Any]:
     try:
         with av.open(str(path)) as container:
             streams = container.streams.video
-            if not streams:
+            if not streams and container.streams.audio:
                 raise UnsupportedMedia("The container has no video stream (audio-only files are not supported).")
+            if not streams:  # no stream of any kind: the index (an MP4's moov box) is cut off or broken
+                raise CorruptMedia("The video is truncated or corrupt (no readable stream in the container).")
             stream = streams[0]
             duration = _video_seconds(container, stream)
             if duration is not None and duration > limits.max_video_seconds:
@@ -90,6 +106,13 @@ def probe_video(path: Path, limits: Limits) -> dict[str, Any]:
             first = next(container.decode(stream), None)
             if first is None:
                 raise CorruptMedia("The video has no decodable frame.")
+            if duration is None:  # no duration in the container (Matroska can omit it): measure, up to the limit
+                duration = _measured_seconds(container, stream, limits.max_video_seconds)
+                if duration > limits.max_video_seconds:
+                    raise TooLarge(
+                        f"The video is longer than the limit of {limits.max_video_seconds:.0f} s "
+                        "(FORENSICS_MAX_VIDEO_SECONDS); its container does not state a duration, so it was measured."
+                    )
             width, height = first.width, first.height
             if width * height > limits.max_image_pixels:
                 raise TooLarge(f"Video frames of {width}×{height} exceed the pixel limit.")
@@ -106,7 +129,24 @@ def probe_video(path: Path, limits: Limits) -> dict[str, Any]:
     except (UnsupportedMedia, TooLarge, CorruptMedia):
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise CorruptMedia(f"The video is truncated or corrupt ({exc}).") from None
+        raise CorruptMedia(f"The video is truncated or corrupt ({public_detail(exc)}).") from None
+
+
+def _measured_seconds(container, stream, limit: float) -> float:  # type: ignore[no-untyped-def]
+    """The video's length from its packets' timestamps (no decoding), stopping as soon as it passes ``limit``;
+    without timestamps, from the packet count and the frame rate (a rate of 1 fps if none is stated)."""
+    rate = float(stream.average_rate or stream.base_rate or 1)
+    end, packets = 0.0, 0
+    for packet in container.demux(stream):
+        if packet.size == 0:  # the demuxer's final empty packet
+            continue
+        packets += 1
+        if packet.pts is not None and packet.time_base is not None:
+            end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+        seconds = max(end, packets / rate)
+        if seconds > limit:
+            return seconds
+    return max(end, packets / rate)
 
 
 def _video_seconds(container, stream) -> float | None:  # type: ignore[no-untyped-def]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import make_user
 from tests.support.media import jpeg_bytes
@@ -29,6 +31,7 @@ pytestmark = [
 # Playwright's sync API runs an event loop; the live server's DB access is still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+VERDICT_BADGE = re.compile(r"^(Likely synthetic|Likely authentic|Inconclusive)$")
 TEXT = ("Moderation notes from the trust team. We reviewed the uploaded clip twice and found "
         "no sign of editing; the lighting matches the location and the metadata is intact.\n")
 
@@ -44,8 +47,12 @@ def page():  # type: ignore[no-untyped-def]
         )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(WAIT_MS)
+        expect.set_options(timeout=WAIT_MS)  # assertions wait for the page, never snapshot it
+        refused = []  # what the console's Content-Security-Policy blocked: it must block nothing of ours
+        page.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
         yield page
         browser.close()
+        assert not refused, refused
 
 
 @pytest.fixture
@@ -166,7 +173,7 @@ def bright_jpeg() -> bytes:
 def test_drop_upload_live_verdict_evidence_review_and_export(page, console, tenant) -> None:
     make_user(tenant, "lead", role="admin")  # reviews and exports
     log_in(page, console, "lead", screenshot="01-login")
-    assert page.get_by_role("heading", name="Items").is_visible()
+    expect(page.get_by_role("heading", name="Items")).to_be_visible()
 
     page.get_by_role("link", name="Upload").first.click()
     page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
@@ -177,10 +184,10 @@ def test_drop_upload_live_verdict_evidence_review_and_export(page, console, tena
     ])
     rows = page.locator("#uploads li.upload")
     rows.nth(2).get_by_role("alert").wait_for()  # the refusal is shown inline and announced
-    assert "Refused" in rows.nth(2).inner_text()
+    expect(rows.nth(2)).to_contain_text("Refused")
     for i in (0, 1):  # live progress to a verdict, then a link to the item
         rows.nth(i).get_by_role("link", name="Open item").wait_for()
-        assert rows.nth(i).locator(".badge").inner_text() in ("Likely synthetic", "Likely authentic", "Inconclusive")
+        expect(rows.nth(i).locator(".badge")).to_have_text(VERDICT_BADGE)
     assert page.evaluate("window.__sameDocument") is True
     shot(page, "02-upload")
     assert_accessible(page)
@@ -189,31 +196,31 @@ def test_drop_upload_live_verdict_evidence_review_and_export(page, console, tena
     rows.nth(0).get_by_role("link", name="Open item").click()
     page.wait_for_url("**/items/**")
     heatmap = page.locator("img[data-heatmap]")
-    assert heatmap.is_hidden()
+    expect(heatmap).to_be_hidden()
     page.get_by_label("Show heatmap").check()
-    assert heatmap.is_visible()
+    expect(heatmap).to_be_visible()
     page.get_by_label("Heatmap opacity").fill("0.4")
-    assert heatmap.evaluate("img => img.style.opacity") == "0.4"
-    assert page.locator("[data-facebox]").count() >= 1
-    assert "analysis.completed" in page.locator("main").inner_text()
+    expect(heatmap).to_have_css("opacity", "0.4")
+    expect(page.locator("[data-facebox]").first).to_be_attached()
+    expect(page.locator("main")).to_contain_text("analysis.completed")
     shot(page, "03-item-image")
     assert_accessible(page)
 
     # A review decision by keyboard: "a" picks "Confirm authentic" and focuses the reason.
     page.locator("main").click(position={"x": 5, "y": 5})
     page.keyboard.press("a")
-    assert page.get_by_label("Confirm authentic").is_checked()
+    expect(page.get_by_label("Confirm authentic")).to_be_checked()
     page.keyboard.type("camera original, checked EXIF")
     page.get_by_role("button", name="Record decision").click()
     page.get_by_text("Decision recorded in the audit trail.").wait_for()
-    assert "review.decided" in page.locator(".history").inner_text()
+    expect(page.locator(".history")).to_contain_text("review.decided")
 
     # Export this item's signed report and download it once the worker built it.
     page.get_by_role("button", name="Export signed report of this item").click()
     page.wait_for_url("**/reports/")
     # The page refreshes itself while the export runs.
     page.wait_for_function("() => /Done|Failed/.test(document.querySelector('tbody tr .state')?.textContent || '')")
-    assert "Done" in page.locator("tbody tr").first.inner_text(), page.locator("tbody tr").first.inner_text()
+    expect(page.locator("tbody tr").first).to_contain_text("Done")
     download_link = page.get_by_role("link", name="Download").first
     with page.expect_download() as info:
         download_link.click()
@@ -223,21 +230,25 @@ def test_drop_upload_live_verdict_evidence_review_and_export(page, console, tena
 
     # The queue and its keyboard help; then the text item's highlighted spans.
     page.get_by_role("link", name="Items").first.click()
+    page.wait_for_url(f"{console}/")  # key presses do not wait: the queue page and its script must be there
     page.keyboard.press("?")
-    assert page.get_by_role("dialog", name="Keyboard shortcuts").is_visible()
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
     page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
     page.keyboard.press("j")
-    assert page.locator("tr.cursor").count() == 1
+    expect(page.locator("tr.cursor")).to_have_count(1)
     bulk_reason = page.get_by_label("Reason (one for all; each item gets its own audit event)")
     bulk_reason.type("jke")  # typing in a field is never a shortcut
-    assert page.locator("tr.cursor").count() == 1
-    assert page.locator("tr[data-row]").first.get_attribute("class") == "cursor"
-    assert not page.get_by_label("Escalate").is_checked() and bulk_reason.input_value() == "jke"
+    expect(bulk_reason).to_have_value("jke")
+    expect(page.locator("tr.cursor")).to_have_count(1)
+    expect(page.locator("tr[data-row]").first).to_have_class("cursor")
+    expect(page.get_by_label("Escalate")).not_to_be_checked()
     bulk_reason.fill("")
     shot(page, "04-queue")
     assert_accessible(page)
     page.get_by_role("link", name="notes.md").click()
-    assert page.locator("mark.span-machine").count() > 5 and page.locator("mark.span-human").count() > 5
+    expect(page.locator("mark.span-machine").nth(5)).to_be_attached()
+    expect(page.locator("mark.span-human").nth(5)).to_be_attached()
     assert page.locator("pre.highlighted").inner_text().strip() == TEXT.strip()  # highlighting keeps the text
     shot(page, "05-item-text")
     assert_accessible(page)
@@ -262,9 +273,9 @@ def test_video_timeline_second_review_and_small_screen(page, console, tenant, tm
     page.wait_for_url("**/items/**")
     page.wait_for_function("document.querySelector('video').readyState >= 1")
     points = page.locator("[data-timeline] .tl-point")
-    assert points.count() >= 4
+    expect(points.nth(3)).to_be_attached()
     points.nth(2).click()
-    assert page.locator("video").evaluate("v => v.currentTime") > 0
+    page.wait_for_function("document.querySelector('video').currentTime > 0")
     shot(page, "06-item-video")
     assert_accessible(page)
 
@@ -274,19 +285,19 @@ def test_video_timeline_second_review_and_small_screen(page, console, tenant, tm
     page.get_by_label("Confirm synthetic").check()
     page.get_by_label("Reason (recorded in the audit trail)").fill("flat synthetic fill")
     page.get_by_role("button", name="Record decision").click()
-    assert page.locator("#analysis .rstate").inner_text() == "Needs second review"
+    expect(page.locator("#analysis .rstate")).to_have_text("Needs second review")
     item_url = page.url
     page.get_by_role("button", name="Log out").click()
 
     log_in(page, console, "second")
     page.goto(f"{console}/?review=pending_second")
-    assert page.get_by_role("link", name="bright.jpg").is_visible()
+    expect(page.get_by_role("link", name="bright.jpg")).to_be_visible()
     page.goto(item_url)
     page.get_by_label("Confirm synthetic").check()
     page.get_by_label("Reason (recorded in the audit trail)").fill("agree, no camera noise at all")
     page.get_by_role("button", name="Record decision").click()
-    assert page.locator("#analysis .rstate").inner_text() == "Reviewed"
-    assert "confirmed" in page.locator(".history").inner_text()
+    expect(page.locator("#analysis .rstate")).to_have_text("Reviewed")
+    expect(page.locator(".history")).to_contain_text("confirmed")
 
     # Bulk decision by keyboard: select both rows with j/x, escalate with one reason.
     page.goto(f"{console}/")
@@ -295,11 +306,11 @@ def test_video_timeline_second_review_and_small_screen(page, console, tenant, tm
     page.keyboard.press("j")
     page.keyboard.press("x")
     page.keyboard.press("e")
-    assert page.get_by_label("Escalate").is_checked()
+    expect(page.get_by_label("Escalate")).to_be_checked()
     page.keyboard.type("same uploader, look at both")  # e focused the reason field
     page.get_by_role("button", name="Record for selected").click()
     page.get_by_text("Decision recorded for 2 item(s)").wait_for()
-    assert page.locator(".rstate.r-escalated").count() == 2
+    expect(page.locator(".rstate.r-escalated")).to_have_count(2)
 
     # The queue on a phone-sized screen.
     page.set_viewport_size({"width": 375, "height": 812})

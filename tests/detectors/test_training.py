@@ -55,3 +55,19 @@ def test_weights_round_trip_and_tampering_is_refused(trained) -> None:  # type: 
     weights.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="SHA-256"):
         load_weights(model, weights)
+
+
+def test_the_reproduce_command_names_packages_inside_and_outside_the_checkout(monkeypatch, tmp_path) -> None:
+    """A virtualenv outside the checkout (a git worktree sharing one) ran pytest as .../site-packages/pytest."""
+    import sys
+
+    from detectors.training.train import reproduce_command
+
+    outside = tmp_path / "site-packages" / "pytest" / "__main__.py"
+    outside.parent.mkdir(parents=True)
+    outside.touch()
+    monkeypatch.setattr(sys, "argv", [str(outside), "-q", "tests"])
+    assert reproduce_command() == "python -m pytest -q tests"
+    inside = Path(__file__).resolve().parents[2] / "detectors" / "training" / "__main__.py"
+    monkeypatch.setattr(sys, "argv", [str(inside), "--name", "x y"])
+    assert reproduce_command() == "python -m detectors.training --name 'x y'"

@@ -95,3 +95,15 @@ def test_overlong_video_is_refused(actor, settings) -> None:
     with pytest.raises(TooLarge, match="FORENSICS_MAX_VIDEO_SECONDS"):
         services.submit_chunks(actor, [mp4_bytes(frames=24, fps=12)])
     assert_nothing_recorded()
+
+
+def test_a_video_without_a_stated_duration_is_measured_against_the_limit(actor, settings) -> None:
+    """Matroska may omit its duration; such a video used to pass the duration limit with duration null."""
+    from tests.support.media import mkv_without_duration
+
+    settings.FORENSICS_MAX_VIDEO_SECONDS = 2
+    with pytest.raises(TooLarge, match="FORENSICS_MAX_VIDEO_SECONDS"):
+        services.submit_chunks(actor, [mkv_without_duration(seconds=4)], original_name="long.mkv")
+    assert_nothing_recorded()
+    short = services.submit_chunks(actor, [mkv_without_duration(seconds=1)], original_name="short.mkv")
+    assert short.item.properties["duration_seconds"] == pytest.approx(1.0, abs=0.2)

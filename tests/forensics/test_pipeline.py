@@ -55,7 +55,8 @@ def test_video_gets_container_metadata(actor) -> None:
     assert analysis.verdict == "inconclusive"  # no video detector registered in tests
 
 
-def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor) -> None:
+def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor, caplog) -> None:
+    """The reason is recorded for people (without the server's paths); the traceback is logged."""
     @register_detector
     class Broken(Detector):
         name = "test-broken"
@@ -71,8 +72,11 @@ def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor) -> None:
         unregister_detector("test-broken")
     analysis.refresh_from_db()
     assert analysis.state == "failed"
-    assert "weights file missing" in analysis.error
+    assert analysis.error == "RuntimeError: weights file missing: x.safetensors"
     assert AuditEvent.objects.filter(analysis_id=str(analysis.id), action="analysis.failed").exists()
+    raised = [r for r in caplog.records if r.getMessage() == "analysis stage raised"]
+    assert raised and raised[0].levelname == "ERROR" and raised[0].analysis == str(analysis.id)
+    assert raised[0].exc_info and "/models/x.safetensors" in str(raised[0].exc_info[1])  # the log keeps it all
 
 
 def test_a_finished_job_is_not_claimed_again(actor) -> None:

@@ -84,3 +84,31 @@ def test_too_many_files_and_not_a_zip_are_refused(tmp_path):
     not_zip.write_bytes(io.BytesIO(b"plain text").getvalue())
     with pytest.raises(DatasetError, match="not a readable zip"):
         inspect_zip(not_zip, **LIMITS)
+
+
+def _lying_size_zip(tmp_path: Path) -> Path:
+    """A stored member whose central-directory size says 10 bytes while the data is a whole PNG."""
+    path = _zip(tmp_path, {}, "lying.zip")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("real/a.png", png_bytes(seed=1))
+        zf.writestr("fake/b.png", png_bytes(seed=2))
+    raw = bytearray(path.read_bytes())
+    central = raw.index(b"PK\x01\x02")  # the first member's central-directory record
+    raw[central + 24:central + 28] = (10).to_bytes(4, "little")  # its uncompressed size
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_a_zip_with_a_lying_size_header_is_refused_not_a_crash(tmp_path):
+    with pytest.raises(DatasetError, match="real/a.png cannot be read from the zip"):
+        inspect_zip(_lying_size_zip(tmp_path), **LIMITS)
+
+
+def test_a_truncated_jpeg_is_refused_at_validation(tmp_path):
+    """Pillow's verify() does not decode JPEG data, so only a full decode finds the missing half."""
+    from tests.support.media import jpeg_bytes
+
+    whole = jpeg_bytes(seed=3, size=(128, 96))
+    path = _zip(tmp_path, {"real/cut.jpg": whole[: len(whole) // 2], "fake/b.png": png_bytes(seed=2)})
+    with pytest.raises(DatasetError, match="real/cut.jpg is not a readable image"):
+        inspect_zip(path, **LIMITS)

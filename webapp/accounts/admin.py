@@ -1,6 +1,9 @@
 from django.contrib import admin
 
+from webapp.accounts.forms import ThrottledAdminAuthenticationForm
 from webapp.accounts.models import ApiKey, Membership, Tenant
+
+admin.site.login_form = ThrottledAdminAuthenticationForm  # the admin's log-in is throttled like the console's
 
 
 @admin.register(Tenant)

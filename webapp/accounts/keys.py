@@ -30,7 +30,10 @@ def _digest(plaintext: str) -> str:
 
 
 def issue_api_key(tenant: Tenant, name: str, scopes: list[str] | None = None) -> IssuedKey:
-    scopes = list(scopes or ALL_SCOPES)
+    """A new key; ``scopes=None`` grants every scope, an empty list is refused (it would mean "all" by mistake)."""
+    scopes = list(ALL_SCOPES if scopes is None else scopes)
+    if not scopes:
+        raise ValueError(f"an API key needs at least one scope; choose from {list(ALL_SCOPES)}")
     unknown = sorted(set(scopes) - set(ALL_SCOPES))
     if unknown:
         raise ValueError(f"unknown scopes {unknown}; choose from {list(ALL_SCOPES)}")

@@ -20,17 +20,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from forensics import services
-from forensics.idempotency import IdempotencyConflict, run_once
+from forensics.idempotency import IdempotencyConflict, file_fingerprint, run_once, text_fingerprint
 from forensics.ingest.errors import IngestError
 from forensics.models import Analysis, IdempotencyKey
 from webapp.accounts.models import Tenant
 from webapp.accounts.tenancy import Actor
 from webapp.api.errors import problem, problem_body
+from webapp.api.parsers import SafeJSONParser
 from webapp.api.serializers import AnalysisSerializer, StrictSerializer
 from webapp.api.views import tenant_analyses
 
@@ -105,13 +106,13 @@ def items_from_request(request: Request) -> list[BatchItem]:
 
 
 def _file_item(actor: Actor, upload: Any) -> BatchItem:
-    return BatchItem(_fingerprint("file", upload.name, upload.size),
+    return BatchItem(file_fingerprint(upload.chunks()),
                      lambda: services.submit_chunks(actor, upload.chunks(), original_name=upload.name or "",
                                                     source="api"))
 
 
 def _text_item(actor: Actor, text: str) -> BatchItem:
-    return BatchItem(_fingerprint("text", text), lambda: services.submit_text(actor, text, source="api"))
+    return BatchItem(text_fingerprint(text), lambda: services.submit_text(actor, text, source="api"))
 
 
 def _json_item(actor: Actor, raw: dict[str, Any]) -> BatchItem:
@@ -166,7 +167,7 @@ def _submit_one(actor: Actor, index: int, item: BatchItem, key: str) -> dict[str
 
 
 class AnalysisBatch(generics.GenericAPIView):
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, SafeJSONParser]
     required_scopes = {"POST": "analyse"}
     serializer_class = BatchJsonSerializer  # also describes the request to OPTIONS
 

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +20,7 @@ from privacy.datasets import DatasetError
 from privacy.models import BudgetLedgerEntry, PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
 from privacy.presenters import dataset_to_dict, job_to_dict, ledger_entry_to_dict, version_to_dict
 from webapp.api.errors import problem
+from webapp.api.parsers import SafeJSONParser
 from webapp.api.privacy_serializers import BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer
 
 
@@ -39,7 +40,7 @@ def refused(exc: Exception) -> Response:
 
 
 class DatasetListCreate(generics.GenericAPIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
     required_scopes = {"GET": "read", "POST": "analyse"}
     serializer_class = DatasetCreateSerializer
 
@@ -107,7 +108,7 @@ class DatasetLedger(generics.GenericAPIView):
 
 
 class JobListCreate(generics.GenericAPIView):
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
     required_scopes = {"GET": "read", "POST": "analyse"}
     serializer_class = JobCreateSerializer
 

@@ -1,7 +1,6 @@
 """REST API v1: thin views over ``forensics.services``; tenant scoping on every query."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -13,18 +12,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from forensics import services
-from forensics.idempotency import IdempotencyConflict, run_once
+from forensics.idempotency import IdempotencyConflict, file_fingerprint, run_once, text_fingerprint
 from forensics.models import Analysis
 from forensics.pipeline import artifact_path
 from forensics.reviews import ReviewError, record_review
 from provenance.exports import CONTENT_TYPES, export_to_dict, request_export
 from provenance.models import ReportExport
 from webapp.api.errors import problem
+from webapp.api.parsers import SafeJSONParser
 from webapp.api.serializers import (
     AnalysisCreateSerializer,
     AnalysisSerializer,
@@ -45,7 +45,7 @@ def tenant_analyses(request: Request) -> QuerySet[Analysis]:
 
 class AnalysisListCreate(generics.ListCreateAPIView):
     serializer_class = AnalysisSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, SafeJSONParser]
     required_scopes = {"GET": "read", "POST": "analyse"}
 
     def get_queryset(self) -> QuerySet[Analysis]:
@@ -74,13 +74,13 @@ class AnalysisListCreate(generics.ListCreateAPIView):
         data = form.validated_data
         if "file" in data:
             upload = data["file"]
-            fingerprint = hashlib.sha256(f"file:{upload.name}:{upload.size}".encode()).hexdigest()
+            fingerprint = file_fingerprint(upload.chunks())
 
             def submit() -> Analysis:
                 return services.submit_chunks(request.actor, upload.chunks(), original_name=upload.name or "",
                                               source="api")
         else:
-            fingerprint = hashlib.sha256(f"text:{data['text']}".encode()).hexdigest()
+            fingerprint = text_fingerprint(data["text"])
 
             def submit() -> Analysis:
                 return services.submit_text(request.actor, data["text"], source="api")

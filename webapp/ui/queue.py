@@ -93,7 +93,8 @@ def apply(qs: QuerySet[Analysis], params: QueryDict) -> tuple[QuerySet[Analysis]
         qs = qs.filter(created_at__gte=_start_of(day))
         found.values["since"] = get["since"]
     if get["until"] and (day := _day(get["until"], "to", errors)):
-        qs = qs.filter(created_at__lt=_start_of(day + timedelta(days=1)))  # the whole last day
+        if day < date.max:  # the last representable day has no "next day": it bounds nothing
+            qs = qs.filter(created_at__lt=_start_of(day + timedelta(days=1)))  # the whole last day
         found.values["until"] = get["until"]
     sort = get["sort"] if get["sort"] in SORTS else "newest"
     if get["sort"] and get["sort"] not in SORTS:

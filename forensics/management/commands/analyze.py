@@ -12,12 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from forensics import services
 from forensics.ingest.errors import IngestError
 from forensics.models import Analysis
 from forensics.presenters import analysis_to_dict
+from webapp.accounts.management.commands.ensure_demo import DEMO_TENANT
 from webapp.accounts.models import Tenant
 from webapp.accounts.tenancy import system_actor
 
@@ -29,9 +31,27 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="*", type=Path)
         parser.add_argument("--text", action="append", default=[], help="analyse this text (repeatable)")
         parser.add_argument("--json", action="store_true", help="print one JSON object per line")
-        parser.add_argument("--tenant", default=os.environ.get("FORENSICS_CLI_TENANT", "demo"))
+        parser.add_argument("--tenant", default=os.environ.get("FORENSICS_CLI_TENANT") or None,
+                            help=f"an existing tenant's slug (default: {DEMO_TENANT!r}, created only on the embedded "
+                                 "SQLite default)")
         parser.add_argument("--queue", action="store_true", help="run on the Celery workers instead of in-process")
         parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait with --queue")
+
+    def _tenant(self, slug: str | None) -> Tenant:
+        """The named tenant, which must exist; without a name the demo tenant, which is created only on the
+        embedded default (never in a production database a command happens to point at)."""
+        found = Tenant.objects.filter(slug=slug or DEMO_TENANT).first()
+        if found is not None:
+            return found
+        if slug is not None:
+            raise CommandError(f"no tenant {slug!r} in this database; create it with "
+                               f"`manage.py create_tenant {slug}` or pass an existing --tenant")
+        if not settings.FORENSICS_EMBEDDED_DATABASE:
+            raise CommandError(f"no --tenant given and this database has no {DEMO_TENANT!r} tenant; pass --tenant "
+                               "SLUG of an existing tenant (`manage.py create_tenant` creates one)")
+        self.stderr.write(f"note: created the {DEMO_TENANT!r} tenant (embedded default database); "
+                          "pass --tenant to analyse for another")
+        return Tenant.objects.create(slug=DEMO_TENANT, name="Demo platform")
 
     def handle(self, *args, paths: list[Path], text: list[str], json: bool, tenant: str, queue: bool,
                timeout: float, **options) -> None:  # type: ignore[no-untyped-def]
@@ -43,7 +63,7 @@ class Command(BaseCommand):
             from webapp.celery import app
 
             app.conf.task_always_eager = True
-        tenant_obj, _ = Tenant.objects.get_or_create(slug=tenant, defaults={"name": tenant})
+        tenant_obj = self._tenant(tenant)
         actor = system_actor(tenant_obj, "system:cli")
         failures = 0
         jobs: list[tuple[str, Analysis | str]] = []

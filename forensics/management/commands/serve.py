@@ -1,7 +1,7 @@
 """``manage.py serve``: the web server and a worker together, for the embedded default.
 
-``make run`` uses this. The worker consumes both queues (cpu and gpu) and
-embeds the beat scheduler that sweeps stale jobs. Ctrl-C stops both.
+``make run`` uses this. The worker consumes every queue (cpu, gpu and control)
+and embeds the beat scheduler that sweeps stale jobs. Ctrl-C stops both.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         children: list[subprocess.Popen] = []
         if not no_worker:
             children.append(subprocess.Popen([
-                python, "-m", "celery", "-A", "webapp", "worker", "-Q", "cpu,gpu", "--pool", "solo",
+                python, "-m", "celery", "-A", "webapp", "worker", "-Q", "cpu,gpu,control", "--pool", "solo",
                 "--loglevel", "INFO", "-B", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ]))
         children.append(subprocess.Popen([

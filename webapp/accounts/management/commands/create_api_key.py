@@ -10,7 +10,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--tenant", required=True)
         parser.add_argument("--name", required=True)
-        parser.add_argument("--scopes", default=",".join(ALL_SCOPES), help="comma-separated: analyse,read,export")
+        parser.add_argument("--scopes", default=",".join(ALL_SCOPES),
+                            help=f"comma-separated, at least one of {','.join(ALL_SCOPES)} (default: all)")
 
     def handle(self, *args, tenant: str, name: str, scopes: str, **options) -> None:  # type: ignore[no-untyped-def]
         try:
