@@ -40,6 +40,14 @@ class MediaInput:
     text: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def read_text(self) -> str:
+        """A text item's text: given inline, or read from its file (undecodable bytes replaced); "" if neither."""
+        if self.text is not None:
+            return self.text
+        if self.path is not None:
+            return Path(self.path).read_text(encoding="utf-8", errors="replace")
+        return ""
+
 
 @dataclass(frozen=True)
 class Finding:

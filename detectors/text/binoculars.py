@@ -368,13 +368,8 @@ class BinocularsDetector(Detector):
         return [None if s is None or s.tokens_total < self.min_tokens
                 else float(self.calibration.probability(-s.binoculars)) for s in self.pair.score(texts)]
 
-    def _text(self, item: MediaInput) -> str | None:
-        if item.text is None and item.path is not None:
-            return Path(item.path).read_text(encoding="utf-8", errors="replace")
-        return item.text
-
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
-        texts = [self._text(item) for item in batch]
+        texts = [item.read_text() for item in batch]
         present = [i for i, t in enumerate(texts) if t]
         scored = dict(zip(present, self.pair.score([texts[i] for i in present])))
         return [self._finding(texts[i], scored.get(i)) for i in range(len(batch))]

@@ -85,7 +85,7 @@ class LMFeatureTextDetector(Detector):
         return [f.score for f in self.predict([MediaInput(MediaType.TEXT, text=t) for t in texts])]
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
-        texts = [_text_of(item) for item in batch]
+        texts = [item.read_text() for item in batch]
         out: list[Finding | None] = [None] * len(texts)
         normalised: dict[int, NormalisedText] = {}
         for i, text in enumerate(texts):
@@ -164,10 +164,3 @@ class LMFeatureTextDetector(Detector):
         weights = [abs(float(s)) / SPAN_FULL_WEIGHT for s in shares]
         return build_spans(offsets, labels, weights, SPAN_LEGEND, text=text)
 
-
-def _text_of(item: MediaInput) -> str:
-    if item.text is not None:
-        return item.text
-    if item.path is not None:
-        return Path(item.path).read_text(encoding="utf-8", errors="replace")
-    return ""

@@ -147,7 +147,7 @@ class SupervisedTextDetector(Detector):
         return self.model.score_texts(texts)
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
-        texts = [_text_of(item) for item in batch]
+        texts = [item.read_text() for item in batch]
         features = [extract(t) for t in texts]
         judged = [i for i, f in enumerate(features) if f.word_count >= self.model.min_words]
         probabilities = dict(zip(judged, self.model.probabilities([features[i] for i in judged])))
@@ -176,10 +176,3 @@ class SupervisedTextDetector(Detector):
     def model_info(self) -> dict[str, Any]:
         return self.model.info(self.name)
 
-
-def _text_of(item: MediaInput) -> str:
-    if item.text is not None:
-        return item.text
-    if item.path is not None:
-        return Path(item.path).read_text(encoding="utf-8", errors="replace")
-    return ""
