@@ -30,18 +30,43 @@ SPAN_LEGEND = {
     "machine": "the language models found this token more predictable than human writing usually is (machine-like)",
     "human": "this token was less predictable than machine text usually is (human-like)",
 }
-# What a reviewer reads for the strongest features.
-FEATURE_LABELS = {
-    "mean:logprob": "how predictable each token is to the pretrained LM",
-    "mean:discrepancy": "tokens likelier than the LM's own average choice (Fast-DetectGPT)",
-    "fast_detectgpt": "Fast-DetectGPT sampling discrepancy",
-    "mean:trigram": "how predictable each token is to a trigram model of human writing",
-    "mean:unigram": "how common each token is in human writing",
-    "std:lm_minus_trigram": "spread of pretrained LM vs trigram model",
-    "mean:log_rank": "rank of each token among the LM's choices",
-    "mean:entropy": "how many continuations the LM considered plausible",
-    "surprise_over_entropy": "surprise relative to the LM's expected surprise (Binoculars-like)",
+# What a reviewer reads for the strongest features (detectors/text/lm_features.py names them).
+QUANTITY_LABELS = {
+    "logprob": "token log-probability under the pretrained LM",
+    "entropy": "the pretrained LM's next-token uncertainty (entropy)",
+    "discrepancy": "per-token Fast-DetectGPT discrepancy (token vs the LM's average choice)",
+    "log_rank": "log-rank of each token among the LM's choices",
+    "top1": "tokens that were the LM's first choice",
+    "top10": "tokens among the LM's ten first choices",
+    "unigram": "how common each token is in human writing",
+    "trigram": "token probability under a trigram model of human writing",
+    "lm_minus_trigram": "pretrained LM vs trigram model of human writing",
+    "lm_minus_unigram": "pretrained LM vs word frequencies of human writing",
 }
+WHOLE_TEXT_LABELS = {
+    "fast_detectgpt": "Fast-DetectGPT sampling discrepancy of the whole text",
+    "surprise_over_entropy": "surprise relative to the LM's expected surprise (Binoculars-like)",
+    "log_tokens": "length of the text",
+}
+
+
+def feature_label(name: str) -> str:
+    """``std:trigram`` -> "spread of token probability under a trigram model of human writing"."""
+    if name in WHOLE_TEXT_LABELS:
+        return WHOLE_TEXT_LABELS[name]
+    kind, _, quantity = name.partition(":")
+    if kind == "style":
+        return "style: " + quantity.replace("_", " ")
+    what = QUANTITY_LABELS.get(quantity, quantity)
+    if kind == "mean":
+        return ("share of " if quantity.startswith("top") else "mean ") + what
+    if kind == "std":
+        return "spread of " + what
+    if kind.startswith("q"):
+        return f"{kind[1:]}th percentile of {what}"
+    if kind.startswith("window"):
+        return ("most" if kind.endswith("max") else "least") + " machine-like 32-token stretch: " + what
+    return name
 
 
 @register_detector
@@ -154,7 +179,7 @@ class LMFeatureTextDetector(Detector):
         """The features that pushed this text's logit most, with their push (positive = towards machine)."""
         push = (features - self.model.mean) / self.model.std * self.model.weight
         order = np.argsort(-np.abs(push))[:5]
-        return [{"feature": FEATURE_NAMES[k], "label": FEATURE_LABELS.get(FEATURE_NAMES[k], FEATURE_NAMES[k]),
+        return [{"feature": FEATURE_NAMES[k], "label": feature_label(FEATURE_NAMES[k]),
                  "push": round(float(push[k]), 3)} for k in order]
 
     def _spans(self, stats: TokenStats, norm: NormalisedText, text: str) -> dict[str, Any]:
