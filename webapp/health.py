@@ -56,8 +56,22 @@ def check_models() -> str:
             _verified[key] = sha256_file(weights)
         if _verified[key] != card["weights_sha256"]:
             raise RuntimeError(f"{weights.name} does not match the SHA-256 in {card_file.name}")
+        if "scoring_lm" in card:  # a text model that needs the converted scoring LM beside it
+            check_scoring_lm(card)
         checked.append(card.get("name") or card_file.stem)
     return f"{len(checked)} model(s) verified" + (f": {', '.join(checked)}" if checked else "")
+
+
+def check_scoring_lm(card: dict[str, Any]) -> None:
+    """The converted scoring LM is there and comes from the GGUF the text model was trained with."""
+    from detectors.text.scoring_lm import CARD_NAME, CONVERT_COMMAND, scoring_lm_dir
+
+    folder = scoring_lm_dir(Path(settings.MODELS_DIR))
+    if not (folder / CARD_NAME).is_file() or not (folder / "model.safetensors").is_file():
+        raise RuntimeError(f"the scoring LM of {card.get('name')} is not converted; run `{CONVERT_COMMAND}`")
+    converted = json.loads((folder / CARD_NAME).read_text())
+    if converted.get("source_sha256") != card["scoring_lm"].get("source_sha256"):
+        raise RuntimeError(f"the scoring LM in {folder.name} is not the one {card.get('name')} was trained with")
 
 
 CHECKS: dict[str, Callable[[], str]] = {"database": check_database, "broker": check_broker, "models": check_models}

@@ -42,3 +42,17 @@ def test_an_unreachable_database_and_broker_are_named(tmp_path) -> None:
     lines = [line for line in run.stdout.splitlines() if line.startswith("STATUS")]
     assert lines == ["STATUS 503 not ready {'database': False, 'broker': False, 'models': True}"], \
         run.stdout + run.stderr[-2000:]
+
+
+def test_a_text_model_without_its_scoring_lm_is_not_ready(client, db, settings, tmp_path) -> None:
+    for name in ("text-lm-features.json", "text-lm-features.safetensors"):
+        shutil.copy(WEIGHTS / name, tmp_path / name)
+    settings.MODELS_DIR = tmp_path
+    settings.FORENSICS_DISABLED_DETECTORS = []
+    assert client.get("/readyz").json()["checks"]["models"]["ok"]  # the converted LM set-up made
+    other = tmp_path / "scoring-lm"
+    other.mkdir()
+    (other / "card.json").write_text('{"source_sha256": "another gguf"}')
+    (other / "model.safetensors").write_bytes(b"\x00")
+    models = client.get("/readyz").json()["checks"]["models"]
+    assert not models["ok"] and "not the one text-lm-features was trained with" in models["detail"]
