@@ -182,7 +182,8 @@ def next_token_statistics(logits: torch.Tensor, targets: torch.Tensor, rows: int
     return {name: value.reshape(targets.shape) for name, value in out.items()}
 
 
-def _text_key(text: str, max_tokens: int) -> str:
+def text_key(text: str, max_tokens: int) -> str:
+    """The key of a text's statistics (in the worker's LRU and the training cache on disk)."""
     return hashlib.sha256(f"{max_tokens}\x1f{text}".encode("utf-8")).hexdigest()
 
 
@@ -227,7 +228,7 @@ class ScoringLM:
 
     def statistics(self, texts: Sequence[str], max_tokens: int = DEFAULT_MAX_TOKENS) -> list[TokenStats | None]:
         """Statistics per text, in order (None for a text with no token); long texts use their first tokens."""
-        keys = [_text_key(t, max_tokens) for t in texts]
+        keys = [text_key(t, max_tokens) for t in texts]
         out: list[TokenStats | None] = [None] * len(texts)
         todo: dict[str, list[int]] = {}
         with self._lock:

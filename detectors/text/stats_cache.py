@@ -7,7 +7,6 @@ scoring LM's weights, so a different LM or cut never reuses stale numbers.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from pathlib import Path
@@ -15,15 +14,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from detectors.text.scoring_lm import DEFAULT_MAX_TOKENS, ScoringLM, TokenStats
+from detectors.text.scoring_lm import DEFAULT_MAX_TOKENS, ScoringLM, TokenStats, text_key
 
 log = logging.getLogger(__name__)
 
 CHUNK = 64
-
-
-def _key(text: str, max_tokens: int) -> str:
-    return hashlib.sha256(f"{max_tokens}\x1f{text}".encode("utf-8")).hexdigest()[:32]
 
 
 class StatsCache:
@@ -42,10 +37,10 @@ class StatsCache:
                         {name.split("/", 1)[1]: data[name] for name in data.files if name.startswith(key + "/")})
 
     def get(self, text: str) -> TokenStats | None:
-        return self.entries.get(_key(text, self.max_tokens))
+        return self.entries.get(text_key(text, self.max_tokens))
 
     def missing(self, texts: Sequence[str]) -> list[str]:
-        return list(dict.fromkeys(t for t in texts if _key(t, self.max_tokens) not in self.entries))
+        return list(dict.fromkeys(t for t in texts if text_key(t, self.max_tokens) not in self.entries))
 
     def fill(self, lm: ScoringLM, texts: Sequence[str],
              progress: Callable[[int, int, float], None] | None = None) -> None:
@@ -58,7 +53,7 @@ class StatsCache:
             for text, stats in zip(chunk, lm.statistics(chunk, max_tokens=self.max_tokens)):
                 if stats is None:
                     continue
-                key = _key(text, self.max_tokens)
+                key = text_key(text, self.max_tokens)
                 self.entries[key] = stats
                 arrays |= {f"{key}/{name}": value for name, value in stats.to_arrays().items()}
             target = self.folder / f"chunk-{len(list(self.folder.glob('chunk-*.npz'))):05d}.npz"

@@ -105,3 +105,23 @@ def test_metrics_warn_when_few_human_texts_make_the_1pct_fpr_row_degenerate() ->
     row = metrics(labels, scores, threshold=0.6)
     assert row["n_human"] == 50 and "zero false positives" in row["note"]
     assert 0.9 < row["auroc"] <= 1 and row["fpr_at_threshold"] == 0.0
+
+
+def test_the_training_cache_keeps_finished_chunks_and_scores_only_what_is_missing(tmp_path) -> None:
+    from detectors.text.stats_cache import StatsCache
+
+    class CountingLM:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def statistics(self, texts, max_tokens):  # type: ignore[no-untyped-def]
+            self.seen += list(texts)
+            return [_stats([1, 2, 3, len(t)]) for t in texts]
+
+    lm = CountingLM()
+    StatsCache(tmp_path, "ab" * 32, max_tokens=16).fill(lm, ["one", "two", "one"])  # type: ignore[arg-type]
+    assert lm.seen == ["one", "two"]
+    reopened = StatsCache(tmp_path, "ab" * 32, max_tokens=16)
+    assert reopened.missing(["one", "two", "three"]) == ["three"]
+    assert reopened.get("two").ids.tolist() == [1, 2, 3, 3]
+    assert StatsCache(tmp_path, "cd" * 32, max_tokens=16).missing(["one"]) == ["one"]  # another LM: nothing reused
