@@ -1,8 +1,9 @@
 """DP-SGD overhead: one training step with per-sample gradients, clipping and noise over the same step
 without them, for the same model and batch, plus peak memory (RSS on CPU, max allocated on CUDA).
 
-Two scopes: the parameters ``privacy.training`` actually tunes (head + spectral branch), and every parameter
-of the detector (the worst case, for anyone who wants to tune the backbone too).
+Two scopes: the parameters ``privacy.training`` actually tunes (head + last residual block), and every
+parameter of the detector (the worst case, for anyone who wants to tune the whole network). A batch is one
+native tile per image, as in the fine-tune.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def _step_seconds(device: str, private: bool, scope: str) -> tuple[float, float]
         noise = torch.Generator(device=device).manual_seed(0)
         net, optimizer, _ = make_private(net, optimizer, config, Mechanism(1.0, 0.01, 1), noise)
     gen = torch.Generator().manual_seed(0)
-    images = (torch.rand(BATCH, 3, base.config.image_size, base.config.image_size, generator=gen) * 2 - 1).to(device)
+    images = (torch.rand(BATCH, 3, base.tile, base.tile, generator=gen) * 2 - 1).to(device)
     labels = (torch.rand(BATCH, generator=gen) < 0.5).float().to(device)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     if device.startswith("cuda"):
@@ -60,7 +61,7 @@ def run() -> list[tuple[str, float, str, str]]:
     device = str(resolve_device(os.environ.get("FORENSICS_DEVICE", "auto")))
     memory = "max allocated" if device.startswith("cuda") else "process peak RSS so far"
     rows = []
-    for scope, what in (("head", "tuned parameters (head + spectral)"), ("full", "all parameters")):
+    for scope, what in (("head", "tuned parameters (head + last block)"), ("full", "all parameters")):
         plain_s, plain_mib = _step_seconds(device, False, scope)
         dp_s, dp_mib = _step_seconds(device, True, scope)
         rows += [

@@ -1,44 +1,18 @@
-"""Heatmaps for reviewers: occlusion sensitivity, and drawing them as PNGs.
+"""Pictures for reviewers: tile maps ("where the traces are") and drawing them as PNGs.
 
-Occlusion asks the model itself which regions moved its score: grey out one
-patch at a time and measure how far the synthetic score falls. It works for
-any architecture and any input size, unlike Grad-CAM on a 2x2 feature map.
-A heatmap shows where the network looked, not what is fake.
+The artifact detectors score an image as native-resolution tiles, so the
+per-tile probabilities are already a map of where generation traces were
+found, from the same model and at no extra cost (an occlusion map needed a
+forward pass per patch).
 """
 from __future__ import annotations
 
 import io
 
+from typing import Sequence
+
 import numpy as np
-import torch
-from PIL import Image
-
-from detectors.preprocess import MEAN, STD
-
-
-@torch.no_grad()
-def occlusion_map(model: torch.nn.Module, image: torch.Tensor, patch: int | None = None, stride: int | None = None,
-                  batch_size: int = 64) -> np.ndarray:
-    """Score drop (logit units, >= 0) per patch position for one normalised image (3, H, W)."""
-    _, h, w = image.shape
-    patch = patch or max(4, h // 8)
-    stride = stride or max(2, patch // 2)
-    grey = torch.tensor([(0.5 - m) / s for m, s in zip(MEAN, STD)], device=image.device).view(3, 1, 1)
-    base = model(image[None]).item()
-    positions = [(y, x) for y in range(0, h - patch + 1, stride) for x in range(0, w - patch + 1, stride)]
-    drops = np.zeros(len(positions))
-    for start in range(0, len(positions), batch_size):
-        chunk = positions[start:start + batch_size]
-        batch = image.repeat(len(chunk), 1, 1, 1)
-        for i, (y, x) in enumerate(chunk):
-            batch[i, :, y:y + patch, x:x + patch] = grey
-        drops[start:start + len(chunk)] = base - model(batch).cpu().numpy()
-    heat = np.zeros((h, w))
-    counts = np.zeros((h, w))
-    for (y, x), drop in zip(positions, drops):
-        heat[y:y + patch, x:x + patch] += max(drop, 0.0)
-        counts[y:y + patch, x:x + patch] += 1
-    return heat / np.maximum(counts, 1)
+from PIL import Image, ImageDraw
 
 
 def to_png(img: Image.Image) -> bytes:
@@ -65,3 +39,21 @@ def overlay_png(base: Image.Image, heat: np.ndarray, alpha: float = 0.5, size: i
     normalised = heat / peak if peak > 0 else heat
     colour = Image.fromarray(_colormap(normalised).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
     return to_png(Image.blend(base, colour, alpha))
+
+
+def tile_map_png(image: Image.Image, boxes: Sequence[tuple[int, int, int]], probabilities: Sequence[float],
+                 threshold: float, longest_side: int = 384) -> bytes:
+    """The image with each scored tile tinted by its probability (blue low, red high) and outlined red at or
+    above ``threshold``; the picture keeps the image's aspect ratio so it can sit exactly over it."""
+    base = image.convert("RGB")
+    factor = longest_side / max(base.size)
+    size = (max(1, round(base.width * factor)), max(1, round(base.height * factor)))
+    canvas = base.resize(size, Image.Resampling.BICUBIC).convert("RGBA")
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    colours = _colormap(np.asarray(probabilities, dtype=np.float64))
+    for (x, y, side), colour, p in zip(boxes, colours, probabilities):
+        rect = [x * factor, y * factor, min((x + side) * factor, size[0]) - 1, min((y + side) * factor, size[1]) - 1]
+        draw.rectangle(rect, fill=(*(int(c) for c in colour), 120),
+                       outline=(230, 30, 30, 255) if p >= threshold else None, width=2)
+    return to_png(Image.alpha_composite(canvas, layer).convert("RGB"))

@@ -2,9 +2,9 @@
 per-face synthetic detector.
 
 Faces are cropped with the framing of aligned face datasets (a square 1.5x the
-face box, centred on it) so that the crops the detector sees in service look
-like the crops it was trained on. A face the detector cannot see well is
-reported as such, never scored low.
+face box, centred on it) at the photo's native resolution, never resized, and
+the crop is scored as native tiles like a whole image. A face the detector
+cannot see well is reported as such, never scored low.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaTyp
 from detectors.explain import to_png
 from detectors.registry import register_detector
 from detectors.synthetic_image import DEFAULT_MODELS_DIR, CalibratedImageModel
+from detectors.tiles import TiledScore
 
 MIN_FACE_PROBABILITY = 0.90
 MIN_FACE_PIXELS = 20  # shorter side of the face box, in the original image
@@ -69,8 +70,16 @@ def shared_face_finder(device: str = "cpu") -> FaceFinder:
     return _shared[device]
 
 
+def crop_box(box: Sequence[float]) -> tuple[float, float, float, float]:
+    """The square (x1, y1, x2, y2) that ``crop_face`` cuts around a face box."""
+    x1, y1, x2, y2 = box
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    half = CROP_SCALE * max(x2 - x1, y2 - y1) / 2
+    return cx - half, cy - half, cx + half, cy + half
+
+
 def crop_face(image: Image.Image, box: Sequence[float]) -> Image.Image:
-    """A square crop CROP_SCALE times the face box, padded by edge replication where it leaves the image."""
+    """A square crop CROP_SCALE times the face box at native resolution, edge-replicated where it leaves the image."""
     x1, y1, x2, y2 = box
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     half = CROP_SCALE * max(x2 - x1, y2 - y1) / 2
@@ -105,7 +114,7 @@ class FaceSyntheticDetector(Detector):
     """Per-face probability of being synthetic; the image score is the maximum over faces."""
 
     name = "face-synthetic"
-    version = "1.0"
+    version = "2.0"
     media_types = frozenset({MediaType.IMAGE})
     weights_name = "face-synthetic.safetensors"
 
@@ -114,11 +123,11 @@ class FaceSyntheticDetector(Detector):
         self.model = CalibratedImageModel((models_dir or DEFAULT_MODELS_DIR) / self.weights_name, device)
         self.finder = shared_face_finder(device)
 
-    def score_faces(self, faces: Sequence[Face]) -> list[float | None]:
-        """Scores for faces large enough to judge; None for the others."""
+    def score_faces(self, faces: Sequence[Face]) -> list[TiledScore | None]:
+        """Tiled scores for faces large enough to judge; None for the others."""
         usable = [f for f in faces if f.size >= MIN_FACE_PIXELS]
-        scores = iter(self.model.scores([f.crop for f in usable]))
-        return [next(scores) if f.size >= MIN_FACE_PIXELS else None for f in faces]
+        scored = iter(self.model.scored([f.crop for f in usable]))
+        return [next(scored) if f.size >= MIN_FACE_PIXELS else None for f in faces]
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
         return [self._one(Image.open(m.path).convert("RGB")) for m in batch]
@@ -128,7 +137,8 @@ class FaceSyntheticDetector(Detector):
         faces = self.finder.find(image)
         if not faces:
             return Finding(self.name, version, FindingLabel.NOT_APPLICABLE, reason="no face found")
-        scores = self.score_faces(faces)
+        tiled = self.score_faces(faces)
+        scores = [None if t is None else self.model.probability(t) for t in tiled]
         threshold = self.model.calibration.threshold
         evidence: dict[str, Any] = {
             "faces": [
@@ -140,12 +150,14 @@ class FaceSyntheticDetector(Detector):
             "weights_sha256": self.model.card["weights_sha256"],
         }
         artifacts = {"faces": boxes_png(image, faces, scores, threshold)}
-        scored = [(s, f) for s, f in zip(scores, faces) if s is not None]
+        scored = [(s, f, t) for s, f, t in zip(scores, faces, tiled) if s is not None and t is not None]
         if not scored:
             return Finding(self.name, version, FindingLabel.NOT_APPLICABLE, reason="face too small to judge",
                            evidence=evidence, artifacts=artifacts)
-        top_score, top_face = max(scored, key=lambda pair: pair[0])
-        artifacts["heatmap"] = self.model.heatmap_png(top_face.crop)
+        top_score, top_face, top_tiles = max(scored, key=lambda triple: triple[0])
+        artifacts["heatmap"] = self.model.tile_map(top_face.crop, top_tiles)
+        evidence["heatmap_box"] = [round(v, 1) for v in crop_box(top_face.box)]
+        evidence.update(self.model.tiles_evidence(top_tiles))
         return Finding(
             self.name, version, FindingLabel.SYNTHETIC if top_score >= threshold else FindingLabel.AUTHENTIC,
             score=top_score, threshold=threshold, evidence=evidence, artifacts=artifacts,

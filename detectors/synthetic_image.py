@@ -1,62 +1,73 @@
-"""Whole-image detector for fully generated images (GAN, diffusion).
+"""Whole-image detector for generated images (GAN, diffusion, decoders).
 
-It does not need a face: the pixel branch and the spectral branch look at the
-whole frame, fitted to the model's input size. Scores are Platt-calibrated and
-flagged at the operating point stored in the model card (1% FPR on held-out
-real images by default).
+It does not need a face: an artifact network (``detectors.models.artifact_net``)
+scores native-resolution tiles spread over the whole picture, and the image's
+score is their mean. Scores are Platt-calibrated and flagged at the operating
+point stored in the model card (1% FPR on a real source the model did not
+train on). The per-tile scores are the evidence picture: where the traces are.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Sequence
 
-import torch
 from PIL import Image
 
 from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaType
 from detectors.calibration import Calibration
-from detectors.cards import load_weights
-from detectors.explain import occlusion_map, overlay_png
-from detectors.models.dual_branch import DualBranchClassifier, DualBranchConfig
-from detectors.preprocess import fit_square, to_tensor
+from detectors.cards import load_card, load_weights
+from detectors.explain import tile_map_png
+from detectors.models.artifact_net import ArtifactNet, ArtifactNetConfig
 from detectors.registry import register_detector
+from detectors.tiles import TiledScore, tiled_scores
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 class CalibratedImageModel:
-    """A DualBranchClassifier plus its card and calibration, loaded from safetensors."""
+    """An ArtifactNet plus its card, tiling and calibration, loaded from safetensors."""
 
     def __init__(self, weights: Path, device: str = "cpu") -> None:
-        card_probe = weights.with_suffix(".json")
-        if not card_probe.exists():
+        if not weights.with_suffix(".json").exists():
             raise FileNotFoundError(
                 f"{weights.name} and its model card are missing from {weights.parent}: "
                 "run `python manage.py train_detector` or point FORENSICS_MODELS_DIR at a folder that has them"
             )
-        import json
-
-        card = json.loads(card_probe.read_text())
-        arch = {k: v for k, v in card["architecture"].items() if k != "family"}
-        self.config = DualBranchConfig(**arch)
-        self.model = DualBranchClassifier(self.config)
+        card = load_card(weights)
+        arch = card["architecture"]
+        if arch.get("family") != "artifact_net":
+            raise ValueError(f"{weights.name} holds a {arch.get('family')!r} model, which this version no longer "
+                             "serves: retrain it with `python manage.py train_detector` (see the README)")
+        self.config = ArtifactNetConfig.from_dict(arch)
+        self.model = ArtifactNet(self.config)
         self.card = load_weights(self.model, weights)
         self.model.to(device).eval()
         self.device = device
+        self.tile = int(card["tiling"]["tile"])
+        self.max_tiles = int(card["tiling"]["max_tiles"])
         cal = card["calibration"]
         self.calibration = Calibration(a=cal["a"], b=cal["b"], threshold=cal["threshold"], target_fpr=cal["target_fpr"])
 
-    @torch.no_grad()
-    def scores(self, images: Sequence[Image.Image]) -> list[float]:
-        if not images:
-            return []
-        batch = torch.stack([to_tensor(fit_square(img, self.config.image_size)) for img in images]).to(self.device)
-        return [float(p) for p in self.calibration.probability(self.model(batch).float().cpu().numpy())]
+    def scored(self, images: Sequence[Image.Image]) -> list[TiledScore]:
+        """Each image's tiles through the network (the one scoring path: tiled_scores)."""
+        return tiled_scores(self.model, images, self.device, self.tile, self.max_tiles)
 
-    def heatmap_png(self, image: Image.Image) -> bytes:
-        fitted = fit_square(image, self.config.image_size)
-        heat = occlusion_map(self.model, to_tensor(fitted).to(self.device))
-        return overlay_png(fitted, heat)
+    def scores(self, images: Sequence[Image.Image]) -> list[float]:
+        return [float(p) for p in self.calibration.probability([s.logit for s in self.scored(images)])] if images else []
+
+    def probability(self, scored: TiledScore) -> float:
+        return float(self.calibration.probability([scored.logit])[0])
+
+    def tile_map(self, image: Image.Image, scored: TiledScore) -> bytes:
+        """The "where the traces are" picture: each tile tinted by its own calibrated probability."""
+        tile_probabilities = self.calibration.probability(scored.tile_logits)
+        return tile_map_png(image, scored.tiling.boxes, tile_probabilities, self.calibration.threshold)
+
+    def tiles_evidence(self, scored: TiledScore) -> dict[str, Any]:
+        probabilities = self.calibration.probability(scored.tile_logits)
+        return {"tiles_scored": len(scored.tiling.boxes), "tile_size": self.tile,
+                "tiles_over_threshold": int((probabilities >= self.calibration.threshold).sum()),
+                "tile_score_max": round(float(probabilities.max()), 4)}
 
     def info(self, name: str) -> dict[str, Any]:
         """What the audit trail and reports record about this model, its card's test metrics included."""
@@ -77,7 +88,7 @@ class CalibratedImageModel:
 @register_detector
 class SyntheticImageDetector(Detector):
     name = "synthetic-image"
-    version = "1.0"
+    version = "2.0"
     media_types = frozenset({MediaType.IMAGE})
     weights_name = "synthetic-image.safetensors"
 
@@ -89,19 +100,21 @@ class SyntheticImageDetector(Detector):
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
         images = [Image.open(m.path).convert("RGB") for m in batch]
-        scores = self.model.scores(images)
         threshold = self.model.calibration.threshold
-        return [
-            Finding(
+        findings = []
+        for img, scored in zip(images, self.model.scored(images)):
+            score = self.model.probability(scored)
+            findings.append(Finding(
                 self.name, self.model.card.get("version", self.version),
                 FindingLabel.SYNTHETIC if score >= threshold else FindingLabel.AUTHENTIC,
                 score=score, threshold=threshold,
-                evidence={"input_size": self.model.config.image_size, "weights_sha256": self.model.card["weights_sha256"],
-                          "heatmap_note": "Where the network looked, not what is fake."},
-                artifacts={"heatmap": self.model.heatmap_png(img)},
-            )
-            for img, score in zip(images, scores)
-        ]
+                evidence={**self.model.tiles_evidence(scored), "weights_sha256": self.model.card["weights_sha256"],
+                          "heatmap_box": [0, 0, img.width, img.height],
+                          "heatmap_note": "Each tinted square is one native-resolution tile the model scored; "
+                                          "red means generation traces were found there."},
+                artifacts={"heatmap": self.model.tile_map(img, scored)},
+            ))
+        return findings
 
     def model_info(self) -> dict[str, Any]:
         return self.model.info(self.name)

@@ -16,9 +16,9 @@ import torch
 from PIL import Image
 
 from detectors.evaluation.metrics import auc_score, roc_curve
-from detectors.evaluation.scoring import logits_for
+from detectors.preprocess import MAX_TILES, TILE
 from detectors.synthetic_image import CalibratedImageModel
-from detectors.training.data import ImageDataset, Sample
+from detectors.tiles import tiled_logits
 
 LabelledImages = Sequence[tuple[Image.Image, int]]
 
@@ -32,20 +32,21 @@ class AttackResult:
     non_members: int
 
 
-def _model(model_or_weights: CalibratedImageModel | torch.nn.Module | Path | str, device: str) -> torch.nn.Module:
+def _model(model_or_weights: CalibratedImageModel | torch.nn.Module | Path | str,
+           device: str) -> tuple[torch.nn.Module, int, int]:
+    """The network and the tiling it is served with (a bare network gets the default tiling)."""
     if isinstance(model_or_weights, (str, Path)):
-        return CalibratedImageModel(Path(model_or_weights), device).model
+        model_or_weights = CalibratedImageModel(Path(model_or_weights), device)
     if isinstance(model_or_weights, CalibratedImageModel):
-        return model_or_weights.model
-    return model_or_weights
+        return model_or_weights.model, model_or_weights.tile, model_or_weights.max_tiles
+    return model_or_weights, TILE, MAX_TILES
 
 
-def per_sample_loss(model: torch.nn.Module, images: LabelledImages, device: str = "cpu") -> np.ndarray:
-    """Binary cross-entropy of each image under the model, on the undegraded image the detector sees."""
-    size = model.config.image_size  # type: ignore[union-attr]
-    samples = [Sample(Path(f"item-{i}"), int(label), "audit", f"item:{i}") for i, (_, label) in enumerate(images)]
-    dataset = ImageDataset(samples, size, images=[img for img, _ in images])
-    logits = torch.from_numpy(logits_for(model, dataset, device)).double()
+def per_sample_loss(model: torch.nn.Module, images: LabelledImages, device: str = "cpu", tile: int = TILE,
+                    max_tiles: int = MAX_TILES) -> np.ndarray:
+    """Binary cross-entropy of each image under the model: the undegraded whole image scored as the service
+    scores it (the mean logit of its native tiles, ``detectors.tiles.tiled_logits``)."""
+    logits = torch.from_numpy(tiled_logits(model, [img for img, _ in images], device, tile, max_tiles)).double()
     labels = torch.tensor([float(label) for _, label in images], dtype=torch.float64)
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="none").numpy()
 
@@ -62,8 +63,9 @@ def loss_threshold_attack(model_or_weights: CalibratedImageModel | torch.nn.Modu
     """Attack AUC and TPR at 1% and 0.1% FPR for telling ``members`` (training images) from ``non_members``."""
     if not members or not non_members:
         raise ValueError("the attack needs at least one member and one non-member image")
-    model = _model(model_or_weights, device)
-    losses = np.concatenate([per_sample_loss(model, members, device), per_sample_loss(model, non_members, device)])
+    model, tile, max_tiles = _model(model_or_weights, device)
+    losses = np.concatenate([per_sample_loss(model, members, device, tile, max_tiles),
+                             per_sample_loss(model, non_members, device, tile, max_tiles)])
     is_member = np.r_[np.ones(len(members)), np.zeros(len(non_members))]
     scores = -losses  # lower loss: more likely a member
     return AttackResult(auc=round(auc_score(is_member, scores), 4),

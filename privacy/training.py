@@ -32,9 +32,9 @@ from torch.utils.data import DataLoader
 from detectors.calibration import fit_platt
 from detectors.cards import save_model
 from detectors.evaluation.metrics import binary_metrics
-from detectors.evaluation.scoring import logits_for
 from detectors.registry import create_detector
 from detectors.synthetic_image import CalibratedImageModel
+from detectors.tiles import tiled_logits
 from detectors.training.data import ImageDataset, Sample
 from privacy.accounting import Mechanism, epsilon_spent, noise_for_target, rdp_epsilon_by_step
 from privacy.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 ACCOUNTANT = "rdp"
 MOMENTUM = 0.9
 TARGET_FPR = 0.01
-TRAINABLE_PREFIXES = ("head.", "spectral.")
 LabelledImages = Sequence[tuple[Image.Image, int]]
 
 
@@ -128,10 +127,15 @@ def load_base(base_detector: str, models_dir: Path | None, device: str = "cpu") 
     return model
 
 
-def _dataset(images: LabelledImages, size: int, seed: int, train: bool) -> ImageDataset:
-    """The non-private trainer's dataset (same fitting and degradations); items are named by position."""
-    samples = [Sample(Path(f"item-{i}"), int(label), "tenant", f"item:{i}") for i, (_, label) in enumerate(images)]
-    return ImageDataset(samples, size, train=train, seed=seed, images=[img for img, _ in images])
+def _dataset(images: LabelledImages, tile: int, seed: int) -> ImageDataset:
+    """The non-private trainer's training dataset: the same post-processing chain, then one random native tile
+    per image per step (and a flip). Items are named by position.
+
+    One item is one image, so a per-example gradient is a per-image gradient: the unit of privacy is one
+    labelled image whichever of its tiles a step happens to draw."""
+    samples = [Sample(Path(f"item-{i}"), int(label), "tenant", f"item:{i}", "tenant")
+               for i, (_, label) in enumerate(images)]
+    return ImageDataset(samples, tile, train=True, seed=seed, images=[img for img, _ in images])
 
 
 def _fingerprint(dataset: ImageDataset) -> str:
@@ -160,16 +164,26 @@ def _make_dp_compatible(net: torch.nn.Module) -> dict[str, Any]:
     return {"errors_found": errors, "fixed": bool(errors), "net": net}
 
 
+def trainable_prefixes(net: torch.nn.Module) -> tuple[str, ...]:
+    """The ArtifactNet modules a fine-tune tunes: the classifier head and the last residual block."""
+    stages = getattr(net, "stages", None)
+    if not isinstance(stages, torch.nn.Sequential) or not hasattr(net, "head"):
+        raise ValueError(f"{type(net).__name__} is not an ArtifactNet (stem, stages, head): cannot fine-tune it")
+    return ("head.", f"stages.{len(stages) - 1}.")
+
+
 def tunable_parameters(net: torch.nn.Module) -> list[torch.nn.Parameter]:
-    """Only the classifier head and the spectral branch are tuned; the backbone stays as shipped.
+    """Only the head and the last residual block are tuned; the stem and earlier blocks stay as shipped.
 
     DP noise grows with the number of tuned parameters (every coordinate gets sigma*C/B of it), so on a
-    tenant's few hundred images full fine-tuning of 3.7M backbone weights drowns the signal, while the few
-    thousand head weights adapt well; it also makes per-sample gradients cheap. The non-private job tunes
-    the same parameters, so the comparison isolates DP.
+    tenant's few hundred images tuning every weight drowns the signal, while the last block and the head
+    (the features closest to the decision) adapt well; the early layers, which find the pixel-level traces,
+    stay as trained on many more images. It also keeps per-sample gradients cheap. The non-private job
+    tunes the same parameters, so the comparison isolates DP.
     """
+    prefixes = trainable_prefixes(net)
     for name, param in net.named_parameters():
-        param.requires_grad_(name.startswith(TRAINABLE_PREFIXES))
+        param.requires_grad_(name.startswith(prefixes))
     return [p for p in net.parameters() if p.requires_grad]
 
 
@@ -186,10 +200,9 @@ def finetune(config: FinetuneConfig, train: LabelledImages, holdout: LabelledIma
     workdir = Path(workdir)
     mechanism = plan(config, len(train))
     base = load_base(config.base_detector, models_dir, device)
-    size = base.config.image_size
-    base_utility = holdout_utility(base.model, holdout, size, device)
+    base_utility = holdout_utility(base.model, holdout, base.tile, base.max_tiles, device)
     torch.manual_seed(config.seed)
-    train_set = _dataset(train, size, config.seed, train=True)
+    train_set = _dataset(train, base.tile, config.seed)
     fingerprint = _fingerprint(train_set)
     identity = _job_identity(config, base, fingerprint, mechanism)
 
@@ -290,11 +303,13 @@ def make_private(net: torch.nn.Module, optimizer: torch.optim.Optimizer, config:
     return model, dp_optimizer, accountant
 
 
-def holdout_utility(model: torch.nn.Module, holdout: LabelledImages, size: int, device: str = "cpu") -> dict[str, Any]:
-    """AUROC, accuracy and TPR at 1% FPR on the holdout, after Platt calibration fitted on that same holdout."""
-    dataset = _dataset(holdout, size, 0, train=False)
+def holdout_utility(model: torch.nn.Module, holdout: LabelledImages, tile: int, max_tiles: int,
+                    device: str = "cpu") -> dict[str, Any]:
+    """AUROC, accuracy and TPR at 1% FPR on the holdout, after Platt calibration fitted on that same holdout.
+
+    Whole images are scored the way the service scores them (``detectors.tiles.tiled_logits``)."""
     labels = np.array([label for _, label in holdout])
-    logits = logits_for(model, dataset, device)
+    logits = tiled_logits(model, [img for img, _ in holdout], device, tile, max_tiles)
     calibration = fit_platt(logits, labels, TARGET_FPR)
     probabilities = calibration.probability(logits)
     metrics = binary_metrics(labels, probabilities, TARGET_FPR)
@@ -305,8 +320,7 @@ def holdout_utility(model: torch.nn.Module, holdout: LabelledImages, size: int, 
 def _finish(config: FinetuneConfig, base: CalibratedImageModel, model: torch.nn.Module, train_set: ImageDataset,
             holdout: LabelledImages, workdir: Path, mechanism: Mechanism | None, state: dict[str, Any],
             validator: dict[str, Any], base_utility: dict[str, Any], started: float) -> FinetuneResult:
-    size = base.config.image_size
-    utility = holdout_utility(model, holdout, size, next(model.parameters()).device.type)
+    utility = holdout_utility(model, holdout, base.tile, base.max_tiles, next(model.parameters()).device.type)
     calibration = utility.pop("calibration")
     epsilon = epsilon_spent([Mechanism(*h) for h in state["accountant_history"]], config.delta, ACCOUNTANT) \
         if mechanism is not None else None
@@ -331,6 +345,7 @@ def _finish(config: FinetuneConfig, base: CalibratedImageModel, model: torch.nn.
                    + (f"eps{config.target_epsilon:g}." if config.private else "") + f"seed{config.seed}",
         "task": base.card.get("task", "synthetic-image detection (1 = synthetic)"),
         "architecture": base.card["architecture"],
+        "tiling": base.card["tiling"],
         "preprocessing": base.card.get("preprocessing", ""),
         "crop": "none",
         "base_model": {"name": config.base_detector, "version": base.card.get("version"),
@@ -338,11 +353,12 @@ def _finish(config: FinetuneConfig, base: CalibratedImageModel, model: torch.nn.
         "training_data": {"source": "tenant upload", "train": {"real": labels.count(0), "fake": labels.count(1)},
                           "holdout": {"real": utility["n_real"], "fake": utility["n_fake"]},
                           "sha256": _fingerprint(train_set),
-                          "augmentations": "the detector trainer's platform degradations and flips"},
+                          "augmentations": "the detector trainer's post-processing chain, then one random native "
+                                           f"{base.tile}px tile per image per step and a flip"},
         "privacy": privacy,
         "training": {"optimizer": f"SGD momentum {MOMENTUM}", "lr": config.learning_rate, "epochs": config.epochs,
-                     "tuned_parameters": {"modules": list(TRAINABLE_PREFIXES), "count": sum(
-                         p.numel() for n, p in model.named_parameters() if n.startswith(TRAINABLE_PREFIXES))},
+                     "tuned_parameters": {"modules": list(trainable_prefixes(model)), "count": sum(
+                         p.numel() for n, p in model.named_parameters() if n.startswith(trainable_prefixes(model)))},
                      "batch_size": config.batch_size, "seed": config.seed, "history": state["history"],
                      "resumed_at_epochs": state["resumed_at"], "seconds": round(time.time() - started, 1),
                      "torch": torch.__version__},

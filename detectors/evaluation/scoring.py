@@ -1,58 +1,59 @@
-"""Scoring sample sets with a model, and the per-generator / per-degradation report."""
+"""The per-degradation / per-family report of a model on labelled images, through the one scoring path.
+
+Training's held-out metrics (``detectors.training.train.measure``) and ``python -m detectors.evaluation``
+both call :func:`measure`, which scores whole images with ``detectors.tiles.tiled_logits`` exactly as the
+service does, so a number in a model card and a number from an evaluation run mean the same thing.
+"""
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from PIL import Image
 
 from detectors.calibration import Calibration
 from detectors.evaluation.metrics import binary_metrics
-from detectors.training.data import ImageDataset, Sample
+from detectors.preprocess import MAX_TILES, TILE
+from detectors.tiles import tiled_logits
+from detectors.training.data import Sample
 from detectors.training.degradations import EVALUATION_DEGRADATIONS
 
 
-@torch.no_grad()
-def logits_for(model: torch.nn.Module, dataset: ImageDataset, device: str = "cpu", batch_size: int = 128) -> np.ndarray:
-    model.eval()
-    out = []
-    for images, _ in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        out.append(model(images.to(device)).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0)
+def measure(model: torch.nn.Module, calibration: Calibration, samples: Sequence[Sample], images: Sequence[Image.Image],
+            degradations: Sequence[str], *, device: str = "cpu", tile: int = TILE, max_tiles: int = MAX_TILES,
+            name: str = "", probabilities: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Per degradation: AUC of all reals against all fakes, and against each fake family; FPR per real source.
 
-
-def evaluate(
-    model: torch.nn.Module,
-    calibration: Calibration,
-    samples: Sequence[Sample],
-    image_size: int,
-    device: str = "cpu",
-    degradations: Sequence[str] = tuple(EVALUATION_DEGRADATIONS),
-    images: Sequence[Any] | None = None,
-) -> dict[str, Any]:
-    """Metrics for all fakes pooled and for each generator, under each degradation.
-
-    The threshold used for TPR is the model's stored operating point, so the
-    reported FPR is the one a deployment would see, not one refitted on test data.
+    The threshold is the model's stored operating point, so the reported FPR is the one a deployment would
+    see, not one refitted on test data. ``probabilities``, when given, receives each degradation's calibrated
+    per-image probabilities (for ROC plots).
     """
-    report: dict[str, Any] = {"per_degradation": {}, "per_generator": {}}
     labels = np.array([s.label for s in samples])
-    sources = np.array([s.source for s in samples])
-    for name in degradations:
-        dataset = ImageDataset(samples, image_size, degradation=EVALUATION_DEGRADATIONS[name], images=images)
-        probabilities = calibration.probability(logits_for(model, dataset, device))
-        pooled = binary_metrics(labels, probabilities).to_dict()
-        pooled["fpr_at_threshold"] = round(float((probabilities[labels == 0] >= calibration.threshold).mean()), 4)
-        pooled["tpr_at_threshold"] = round(float((probabilities[labels == 1] >= calibration.threshold).mean()), 4)
-        report["per_degradation"][name] = pooled
-        if name == "clean":
-            per_generator: dict[str, Any] = defaultdict(dict)
-            for source in sorted(set(sources) - {"real"}):
-                mask = (sources == "real") | (sources == source)
-                m = binary_metrics(labels[mask], probabilities[mask]).to_dict()
-                m["tpr_at_threshold"] = round(float((probabilities[sources == source] >= calibration.threshold).mean()), 4)
-                per_generator[source] = m
-            report["per_generator"] = dict(per_generator)
+    families = np.array([s.family for s in samples])
+    report: dict[str, Any] = {}
+    for degradation in degradations:
+        degrade = EVALUATION_DEGRADATIONS[degradation]
+        logits = tiled_logits(model, [degrade(img) for img in images], device, tile, max_tiles)
+        probs = calibration.probability(logits)
+        if probabilities is not None:
+            probabilities[degradation] = probs
+        pooled = binary_metrics(labels, probs).to_dict()
+        pooled["fpr_at_threshold"] = round(float((probs[labels == 0] >= calibration.threshold).mean()), 4)
+        pooled["tpr_at_threshold"] = round(float((probs[labels == 1] >= calibration.threshold).mean()), 4)
+        per_family = {}
+        for family in sorted(set(families[labels == 1])):
+            mask = (labels == 0) | (families == family)
+            m = binary_metrics(labels[mask], probs[mask]).to_dict()
+            m["tpr_at_threshold"] = round(float((probs[(labels == 1) & (families == family)]
+                                                 >= calibration.threshold).mean()), 4)
+            per_family[family] = m
+        per_real = {family: {"n": int(((labels == 0) & (families == family)).sum()),
+                             "fpr_at_threshold": round(float((probs[(labels == 0) & (families == family)]
+                                                              >= calibration.threshold).mean()), 4)}
+                    for family in sorted(set(families[labels == 0]))}
+        report[degradation] = {"pooled": pooled, "per_family": per_family, "fpr_per_real_source": per_real}
+        if name:
+            print(f"[{name}] {degradation}: AUC {pooled['auc']:.3f}, FPR {pooled['fpr_at_threshold']:.3f}, "
+                  + ", ".join(f"{f} {m['auc']:.3f}" for f, m in per_family.items()), flush=True)
     return report

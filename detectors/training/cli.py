@@ -1,9 +1,16 @@
 """``python -m detectors.training`` / ``manage.py train_detector``: train and calibrate a detector.
 
-    train_detector --name synthetic-image --real ../shared/datasets/celeba-10k/images \
-        --identity-file ../shared/datasets/celeba-10k/identity.txt \
-        --fake gan=var/lab/fakes/gan --fake diffusion=var/lab/fakes/diffusion --fake faceswap=var/lab/fakes/faceswap \
-        --out detectors/weights [--crop faces] [--epochs 4] [--image-size 32] [--device cuda]
+    train_detector --name synthetic-image \
+        --real celeba=../shared/datasets/celeba-10k/images,identity=../shared/datasets/celeba-10k/identity.txt \
+        --real bsds=../shared/datasets/bsds500/train \
+        --calib-real utkface=../shared/datasets/utkface-aligned/images,limit=1500 \
+        --test-real bsds-test=../shared/datasets/bsds500/test \
+        --fake decoder=var/lab/aligned/decoder-celeba,identity=../shared/datasets/celeba-10k/identity.txt \
+        --fake gan=var/lab/fakes/gan --sbi celeba \
+        --out detectors/weights [--exclude-family gan --no-weights] [--crop faces] [--steps 1500] [--device cuda]
+
+Each folder is FAMILY=DIR with optional ``,identity=FILE`` (split by person), ``,limit=N``, ``,name=NAME`` and,
+for fakes, ``,domain=SOURCE`` (the real source whose content they show; default the first --real).
 """
 from __future__ import annotations
 
@@ -12,14 +19,30 @@ import json
 from pathlib import Path
 from typing import Any
 
-from detectors.training.train import TrainConfig, train_detector
+from detectors.training.degradations import EVALUATION_DEGRADATIONS
+from detectors.training.train import Source, TrainConfig, train_detector
 
 
-def parse_fake(value: str) -> tuple[str, Path]:
-    if "=" not in value:
-        raise argparse.ArgumentTypeError("--fake expects NAME=FOLDER, e.g. gan=var/lab/fakes/gan")
-    name, folder = value.split("=", 1)
-    return name.strip(), Path(folder)
+def parse_source(value: str) -> Source:
+    head, *options = value.split(",")
+    if "=" not in head:
+        raise argparse.ArgumentTypeError(f"expected FAMILY=DIR[,identity=FILE][,limit=N], got {value!r}")
+    family, folder = head.split("=", 1)
+    extra: dict[str, Any] = {}
+    for option in options:
+        key, _, raw = option.partition("=")
+        if key == "identity":
+            extra["identity_file"] = Path(raw)
+        elif key == "limit":
+            extra["limit"] = int(raw)
+        elif key == "name":
+            extra["name"] = raw
+        elif key == "domain":
+            extra["domain"] = raw
+        else:
+            raise argparse.ArgumentTypeError(
+                f"unknown option {key!r} in {value!r}: use identity=, limit=, name= or domain=")
+    return Source(family.strip(), Path(folder), **extra)
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = False) -> None:
@@ -27,42 +50,66 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
     alias only where the parser does not use it already (``python -m detectors.training``; Django's
     ``manage.py`` commands print the framework version with ``--version``)."""
     parser.add_argument("--name", required=True, help="model name; weights are written as NAME.safetensors")
-    parser.add_argument("--real", type=Path, required=True, help="folder of real photos")
-    parser.add_argument("--fake", type=parse_fake, action="append", required=True, help="NAME=FOLDER (repeatable)")
+    parser.add_argument("--real", type=parse_source, action="append", required=True,
+                        help="SOURCE=DIR of real photos to train on (repeatable)")
+    parser.add_argument("--fake", type=parse_source, action="append", required=True,
+                        help="FAMILY=DIR of fakes (repeatable; FAMILY groups them for leave-one-family-out)")
+    parser.add_argument("--calib-real", type=parse_source, action="append", default=[],
+                        help="SOURCE=DIR of real photos never trained on: the threshold is set on them")
+    parser.add_argument("--test-real", type=parse_source, action="append", default=[],
+                        help="SOURCE=DIR of real photos used only to measure false positives")
+    parser.add_argument("--sbi", action="append", default=[], metavar="SOURCE",
+                        help="self-blend this real source's training faces into face-swap fakes (repeatable)")
+    parser.add_argument("--exclude-family", help="leave this fake family out of training and report it")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "weights")
-    parser.add_argument("--identity-file", type=Path, help="'file identity' lines; reals are split by identity")
-    parser.add_argument("--backbone", default="convnext_atto", help="any timm architecture name")
-    parser.add_argument("--image-size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--no-weights", action="store_true", help="write only the report (for leave-one-out runs)")
+    parser.add_argument("--init-from", type=Path,
+                        help="start from these weights; with --steps 0 only calibrate and evaluate them (e.g. the "
+                             "whole-image model recalibrated on face crops)")
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--max-real", type=int, default=4000)
-    parser.add_argument("--max-fake-per-generator", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--target-fpr", type=float, default=0.01)
+    parser.add_argument("--eval-limit", type=int, default=300, help="at most this many images per source in evaluations")
+    parser.add_argument("--degradations", default=",".join(EVALUATION_DEGRADATIONS))
     parser.add_argument("--model-version", *(["--version"] if version_alias else []), dest="model_version",
-                        default="1.0", help="the version written into the model card")
+                        default="2.0", help="the version written into the model card")
     parser.add_argument("--crop", choices=["none", "faces"], default="none",
-                        help="faces: train on MTCNN crops of the largest face (for the face detector)")
+                        help="faces: train and score on MTCNN crops of each face (for the face detector)")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     cfg = TrainConfig(
-        name=args.name, real_dir=args.real, fake_dirs=dict(args.fake), out_dir=args.out,
-        identity_file=args.identity_file, backbone=args.backbone, image_size=args.image_size, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, max_real=args.max_real,
-        max_fake_per_generator=args.max_fake_per_generator, seed=args.seed, device=args.device,
-        target_fpr=args.target_fpr, version=args.model_version, crop=args.crop,
+        name=args.name, reals=args.real, fakes=args.fake, out_dir=args.out, calib_reals=args.calib_real,
+        test_reals=args.test_real, sbi_from=tuple(args.sbi), exclude_family=args.exclude_family, width=args.width,
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
+        target_fpr=args.target_fpr, version=args.model_version, crop=args.crop, eval_limit=args.eval_limit,
+        eval_degradations=tuple(args.degradations.split(",")), write_weights=not args.no_weights,
+        init_from=args.init_from,
     )
-    return train_detector(cfg)
+    card = train_detector(cfg)
+    if not cfg.write_weights:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{args.name}.report.json").write_text(json.dumps(card, indent=2) + "\n")
+    return card
 
 
 def summary(card: dict[str, Any]) -> str:
-    clean = card["metrics_test_split"]["per_degradation"]["clean"]
-    return (f"{card['name']}: AUC {clean['auc']:.3f}, AP {clean['average_precision']:.3f}, "
-            f"TPR {clean['tpr_at_threshold']:.3f} at FPR {clean['fpr_at_threshold']:.3f} "
-            f"(threshold {card['calibration']['threshold']:.3f}); weights sha256 {card['weights_sha256'][:16]}")
+    clean = card["metrics"]["test_split"]["clean"]["pooled"]
+    line = (f"{card['name']}: AUC {clean['auc']:.3f}, TPR {clean['tpr_at_threshold']:.3f} at FPR "
+            f"{clean['fpr_at_threshold']:.3f} (threshold {card['calibration']['threshold']:.3f})")
+    held = card["metrics"].get("held_out_family")
+    if held:
+        line += f"; held-out family {held['family']}: AUC {held['clean']['pooled']['auc']:.3f}"
+    return line + (f"; weights sha256 {card['weights_sha256'][:16]}" if "weights_sha256" in card else "")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,4 +117,3 @@ def main(argv: list[str] | None = None) -> None:
     add_arguments(parser, version_alias=True)
     card = run(parser.parse_args(argv))
     print(summary(card))
-    print(json.dumps(card["metrics_test_split"]["per_generator"], indent=2))

@@ -1,8 +1,11 @@
 """Listing, splitting and loading real and fake images for detector training and evaluation.
 
 Reals are split by identity (when an identity file is given) so that no person
-appears in both training and test data; fakes are split by file. Splits are
-deterministic hashes, so every run and every machine agrees on them.
+appears in both training and test data; fakes are split by file, except
+aligned fakes (reconstructions of a real photo), which follow their source
+photo so that a picture and its reconstruction never sit on both sides of a
+split. Splits are deterministic hashes, so every run and every machine agrees
+on them.
 """
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from detectors.preprocess import fit_square, to_tensor
-from detectors.training.degradations import random_degradation
+from detectors.preprocess import TILE, array_to_tensor, pad_to, random_tile
+from detectors.training.degradations import match_history, random_degradation
+from detectors.training.sbi import self_blend
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 SPLITS = ("train", "calib", "test")
@@ -27,8 +31,10 @@ SPLITS = ("train", "calib", "test")
 class Sample:
     path: Path
     label: int  # 1 = synthetic
-    source: str  # "real" or the generator family
+    source: str  # "real", or the folder of fakes it came from ("sbi" for self-blended reals made on the fly)
     group: str  # what the split is keyed on (identity for reals)
+    family: str = ""  # the real source (celeba, bsds, ...) or the generator family (gan, diffusion, decoder, faceswap)
+    domain: str = ""  # whose content it shows: a real source's name (a fake of a CelebA photo is "celeba")
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -44,27 +50,43 @@ def _identities(identity_file: Path | None) -> dict[str, str]:
     return {name: ident for name, ident in pairs}
 
 
-def list_reals(folder: Path, limit: int | None = None, seed: int = 0, identity_file: Path | None = None) -> list[Sample]:
+def list_reals(folder: Path, limit: int | None = None, seed: int = 0, identity_file: Path | None = None,
+               family: str = "") -> list[Sample]:
     files = image_files(folder)
     if limit is not None and limit < len(files):
         rng = np.random.default_rng(seed)
         files = sorted(files[i] for i in rng.choice(len(files), size=limit, replace=False))
     identities = _identities(identity_file)
-    return [Sample(p, 0, "real", f"id:{identities.get(p.name, p.stem)}") for p in files]
+    return [Sample(p, 0, "real", f"id:{identities.get(p.name, p.stem)}", family, family) for p in files]
 
 
-def list_fakes(folder: Path, source: str, limit: int | None = None) -> list[Sample]:
-    """Fakes in ``folder``; when the lab wrote a manifest, exactly the files it lists (not its preview grid)."""
+def list_fakes(folder: Path, source: str, limit: int | None = None, family: str = "",
+               identity_file: Path | None = None, domain: str = "") -> list[Sample]:
+    """Fakes in ``folder``; when the lab wrote a manifest, exactly the files it lists (not its preview grid).
+
+    A manifest that names each file's source photo (aligned fakes) puts the
+    fake in its source's split group (by identity, when ``identity_file`` knows it).
+    """
+    import json
+
     manifest = folder / "manifest.json"
+    sources: dict[str, str] = {}
     if manifest.exists():
-        import json
-
-        listed = json.loads(manifest.read_text()).get("files", [])
-        names = [entry["file"] if isinstance(entry, dict) else str(entry) for entry in listed]
+        data = json.loads(manifest.read_text())
+        names = [entry["file"] if isinstance(entry, dict) else str(entry) for entry in data.get("files", [])]
         files = sorted(folder / Path(name).name for name in names)[:limit]
+        listed_sources = data.get("extra", {}).get("sources")
+        if isinstance(listed_sources, dict):  # aligned fakes: file -> the real photo it reconstructs
+            sources = {Path(k).name: Path(v).name for k, v in listed_sources.items()}
     else:
         files = image_files(folder)[:limit]
-    return [Sample(p, 1, source, f"{source}:{p.stem}") for p in files]
+    identities = _identities(identity_file)
+    samples = []
+    for p in files:
+        origin = sources.get(p.name)
+        group = f"id:{identities.get(origin, Path(origin).stem)}" if origin else f"{source}:{p.stem}"
+        samples.append(Sample(p, 1, source, group, family or source, domain))
+    return samples
 
 
 def split_of(sample: Sample, fractions: tuple[float, float] = (0.7, 0.15)) -> str:
@@ -107,13 +129,24 @@ def load_views(samples: Sequence[Sample], crop: str) -> tuple[list[Sample], list
     return kept, images, len(samples) - len(kept)
 
 
+def self_blended(real: Sample) -> Sample:
+    """A fake made on the fly from ``real`` (a face photo) by blending it with a jittered copy of itself."""
+    return Sample(real.path, 1, "sbi", real.group, "faceswap", real.domain)
+
+
 class ImageDataset(Dataset):
-    """Images fitted to ``size`` and kept in memory (small crops), degraded on the fly."""
+    """Images kept in memory at native resolution; each item is one native tile.
+
+    Training: self-blending for "sbi" samples, the reals' compression history
+    for fakes, the shared post-processing chain for everyone, then one random
+    tile and a random flip. Evaluation: the centre tile after an optional
+    degradation (whole-image scores come from ``TiledModel``, which tiles).
+    """
 
     def __init__(
         self,
         samples: Sequence[Sample],
-        size: int,
+        tile: int = TILE,
         *,
         train: bool = False,
         degradation: Callable[[Image.Image], Image.Image] | None = None,
@@ -121,20 +154,40 @@ class ImageDataset(Dataset):
         images: Sequence[Image.Image] | None = None,
     ) -> None:
         self.samples = list(samples)
-        source = images if images is not None else [whole_image(s) for s in self.samples]
-        self.images = [fit_square(img, size) for img in source]
-        self.train, self.degradation, self.seed, self.epoch = train, degradation, seed, 0
+        self.images = list(images) if images is not None else [whole_image(s) for s in self.samples]
+        self.tile, self.train, self.degradation, self.seed, self.epoch = tile, train, degradation, seed, 0
 
     def __len__(self) -> int:
         return len(self.samples)
 
+    def view(self, index: int, rng: np.random.Generator) -> Image.Image:
+        """The training view of one image before tiling (also what tests look at)."""
+        sample, img = self.samples[index], self.images[index]
+        if sample.source == "sbi":
+            img = self_blend(img, rng)
+        if sample.label == 1:
+            img = match_history(img, rng)
+        img = _random_region(img, rng, 3 * self.tile)
+        return random_degradation(img, rng)
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        img = self.images[index]
+        label = self.samples[index].label
         if self.train:
             rng = np.random.default_rng((self.seed, self.epoch, index))
-            img = random_degradation(img, rng)
-            if rng.random() < 0.5:
-                img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        elif self.degradation is not None:
+            tile = random_tile(self.view(index, rng), rng, self.tile)
+            return (tile.flip(-1) if rng.random() < 0.5 else tile), label
+        img = self.images[index]
+        if self.degradation is not None:
             img = self.degradation(img)
-        return to_tensor(img), self.samples[index].label
+        arr = pad_to(np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0, self.tile)
+        h, w = arr.shape[:2]
+        y, x = (h - self.tile) // 2, (w - self.tile) // 2
+        return array_to_tensor(arr[y:y + self.tile, x:x + self.tile]), label
+
+
+def _random_region(img: Image.Image, rng: np.random.Generator, side: int) -> Image.Image:
+    """A random square region (the whole image if smaller): post-processing then costs the same for any photo."""
+    w, h = img.size
+    cw, ch = min(w, side), min(h, side)
+    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    return img.crop((x, y, x + cw, y + ch))

@@ -24,17 +24,6 @@ def jpeg(quality: int) -> Degradation:
     return apply
 
 
-def rescale(factor: float) -> Degradation:
-    """Down- (or up-) scale and back, as a platform's resizing does."""
-
-    def apply(img: Image.Image) -> Image.Image:
-        w, h = img.size
-        small = img.resize((max(8, round(w * factor)), max(8, round(h * factor))), Image.Resampling.BILINEAR)
-        return small.resize((w, h), Image.Resampling.BILINEAR)
-
-    return apply
-
-
 def blur(sigma: float) -> Degradation:
     return lambda img: img.filter(ImageFilter.GaussianBlur(sigma))
 
@@ -48,12 +37,17 @@ def noise(std: float, seed: int = 0) -> Degradation:
     return apply
 
 
-def center_crop(fraction: float) -> Degradation:
+def screenshot(img: Image.Image) -> Image.Image:
+    """What a screenshot or a messenger does: an arbitrary downscale, then JPEG 85."""
+    return jpeg(85)(rescale_once(0.75, Image.Resampling.BICUBIC)(img))
+
+
+def rescale_once(factor: float, method: Image.Resampling = Image.Resampling.BILINEAR) -> Degradation:
+    """Resample to ``factor`` of the size and keep it there (a platform's resize; the size really changes)."""
+
     def apply(img: Image.Image) -> Image.Image:
         w, h = img.size
-        cw, ch = round(w * fraction), round(h * fraction)
-        left, top = (w - cw) // 2, (h - ch) // 2
-        return img.crop((left, top, left + cw, top + ch)).resize((w, h), Image.Resampling.BILINEAR)
+        return img.resize((max(8, round(w * factor)), max(8, round(h * factor))), method)
 
     return apply
 
@@ -63,24 +57,44 @@ EVALUATION_DEGRADATIONS: dict[str, Degradation] = {
     "clean": lambda img: img,
     "jpeg90": jpeg(90),
     "jpeg75": jpeg(75),
-    "jpeg40": jpeg(40),
-    "resize0.5": rescale(0.5),
+    "jpeg50": jpeg(50),
+    "resize0.5": rescale_once(0.5),
     "blur1.0": blur(1.0),
     "noise5": noise(5.0),
-    "crop0.8": center_crop(0.8),
+    "crop0.8": lambda img: img.crop((round(img.width * 0.1), round(img.height * 0.1),
+                                     round(img.width * 0.9), round(img.height * 0.9))),
+    "screenshot": screenshot,
 }
+
+_RESAMPLERS = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR, Image.Resampling.BICUBIC,
+               Image.Resampling.LANCZOS, Image.Resampling.BOX)
 
 
 def random_degradation(img: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """The training-time mix: JPEG 30-95 most of the time, plus resize, blur, noise, crops."""
+    """The post-processing chain every training image goes through, real and fake alike.
+
+    Resampling 0.5-2x with a random filter, blur, noise and JPEG 30-100, each
+    at random, so that no size, sharpness or compression history can separate
+    the classes; only what generation left behind can.
+    """
     if rng.random() < 0.3:
-        img = center_crop(float(rng.uniform(0.75, 1.0)))(img)
-    if rng.random() < 0.3:
-        img = rescale(float(rng.uniform(0.5, 1.5)))(img)
-    if rng.random() < 0.2:
+        method = _RESAMPLERS[int(rng.integers(len(_RESAMPLERS)))]
+        img = rescale_once(float(np.exp(rng.uniform(np.log(0.5), np.log(2.0)))), method)(img)
+    if rng.random() < 0.15:
         img = blur(float(rng.uniform(0.3, 1.5)))(img)
-    if rng.random() < 0.2:
-        img = noise(float(rng.uniform(1.0, 8.0)), seed=int(rng.integers(1 << 31)))(img)
-    if rng.random() < 0.7:
-        img = jpeg(int(rng.integers(30, 96)))(img)
+    if rng.random() < 0.15:
+        img = noise(float(rng.uniform(1.0, 6.0)), seed=int(rng.integers(1 << 31)))(img)
+    if rng.random() < 0.6:
+        img = jpeg(int(rng.integers(30, 101)))(img)
+    return img
+
+
+def match_history(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Give a generated image the compression history our real photos have (they are all JPEGs).
+
+    Applied to fakes only, before the shared chain: without it "has JPEG
+    blocks" would mean "real" to the model.
+    """
+    if rng.random() < 0.85:
+        img = jpeg(int(rng.integers(70, 98)))(img)
     return img

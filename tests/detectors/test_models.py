@@ -1,19 +1,39 @@
+import pytest
 import torch
+import torch.nn.functional as F
 
-from detectors.models.dual_branch import DualBranchClassifier, DualBranchConfig, radial_spectrum
-
-
-def test_radial_spectrum_sees_periodic_upsampling_traces() -> None:
-    """A 2-pixel checkerboard (the trace of a stride-2 transposed convolution) puts energy in the highest band."""
-    smooth = torch.zeros(1, 3, 32, 32)
-    smooth[..., :16, :] = 0.5
-    checker = smooth.clone()
-    checker += 0.2 * ((torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2).float()
-    s_smooth, s_checker = radial_spectrum(smooth, 16), radial_spectrum(checker, 16)
-    assert s_checker[0, -3:].mean() > s_smooth[0, -3:].mean() + 0.01
+from detectors.models.artifact_net import ArtifactNet, ArtifactNetConfig, npr_residual
 
 
-def test_any_timm_backbone_by_name() -> None:
-    for backbone in ("convnext_atto", "resnet10t"):
-        model = DualBranchClassifier(DualBranchConfig(backbone=backbone, image_size=32))
-        assert model(torch.randn(2, 3, 32, 32)).shape == (2,)
+@pytest.mark.parametrize("height, width", [(32, 32), (64, 64), (48, 80), (64, 33), (8, 8)])
+def test_one_logit_per_tile_for_any_tile_size(height: int, width: int) -> None:
+    model = ArtifactNet(ArtifactNetConfig(width=8)).eval()
+    with torch.no_grad():
+        assert model(torch.randn(3, 3, height, width)).shape == (3,)
+
+
+def test_group_norm_only_so_tiles_do_not_depend_on_their_batch() -> None:
+    model = ArtifactNet(ArtifactNetConfig(width=8)).eval()
+    kinds = {type(m) for m in model.modules()}
+    assert torch.nn.GroupNorm in kinds
+    assert not any(issubclass(k, torch.nn.modules.batchnorm._BatchNorm) for k in kinds)
+    tiles = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(model(tiles)[:1], model(tiles[:1]), atol=1e-5)
+
+
+def test_npr_residual_of_a_nearest_upsampled_image_is_exactly_zero() -> None:
+    coarse = torch.rand(2, 3, 16, 24)
+    upsampled = F.interpolate(coarse, scale_factor=2, mode="nearest")
+    assert torch.equal(npr_residual(upsampled), torch.zeros_like(upsampled))
+    camera_like = torch.rand(2, 3, 32, 48)
+    assert npr_residual(camera_like).abs().mean() > 0.1
+
+
+def test_npr_residual_drops_an_odd_trailing_row_and_column() -> None:
+    assert npr_residual(torch.rand(1, 3, 33, 17)).shape == (1, 3, 32, 16)
+
+
+def test_config_round_trips_through_a_card() -> None:
+    cfg = ArtifactNetConfig(width=8, blocks=(1, 3), residual="none")
+    assert ArtifactNetConfig.from_dict({"family": "artifact_net", **cfg.to_dict()}) == cfg

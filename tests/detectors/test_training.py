@@ -1,4 +1,5 @@
-"""A tiny end-to-end training run on images made here: it must learn, calibrate and card itself."""
+"""A tiny end-to-end training run on images made here: it must learn, calibrate and card itself, and the
+evaluation command must score its output through the serving path."""
 import json
 from pathlib import Path
 
@@ -7,54 +8,148 @@ import pytest
 from PIL import Image
 
 from detectors.cards import load_weights, sha256_file
-from detectors.models.dual_branch import DualBranchClassifier, DualBranchConfig
-from detectors.training.train import TrainConfig, train_detector
+from detectors.models.artifact_net import ArtifactNet, ArtifactNetConfig
+from detectors.synthetic_image import CalibratedImageModel
+from detectors.training.train import Source, TrainConfig, train_detector
+
+SIZE = (96, 80)  # (width, height): not square, larger than a tile
 
 
 def make_images(folder: Path, n: int, fake: bool, seed: int) -> None:
-    """Reals: smooth images with noise. Fakes: the same plus a faint 2-pixel checkerboard (a transposed-conv trace)."""
+    """Reals: a smooth field with per-pixel noise at native resolution. Fakes: the same made at half size and
+    nearest-upsampled 2x (the trace of a generator's upsampling layer: neighbouring pixels tied together)."""
     folder.mkdir(parents=True)
     rng = np.random.default_rng(seed)
-    checker = ((np.arange(32)[:, None] + np.arange(32)[None, :]) % 2)[..., None] * 24.0
+    w, h = SIZE
     for i in range(n):
-        base = rng.random((3,)) * 180 + np.kron(rng.random((8, 8, 1)) * 40, np.ones((4, 4, 1)))
-        img = base + rng.normal(0, 6, (32, 32, 3)) + (checker if fake else 0)
+        gw, gh = (w // 2, h // 2) if fake else (w, h)
+        field = np.kron(rng.random((gh // 8 + 1, gw // 8 + 1, 3)) * 120, np.ones((8, 8, 1)))[:gh, :gw]
+        img = 60 + field + rng.normal(0, 8, (gh, gw, 3))
+        if fake:
+            img = img.repeat(2, axis=0).repeat(2, axis=1)
         Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(folder / f"{i:04d}.png")
 
 
+def tiny_config(root: Path, **overrides) -> TrainConfig:  # type: ignore[no-untyped-def]
+    cfg = dict(name="synthetic-image", reals=[Source("lab-real", root / "real")],
+               fakes=[Source("upsampling", root / "fake")], calib_reals=[Source("other-real", root / "real-calib")],
+               out_dir=root / "out", width=8, tile=32, max_tiles=6, steps=60, batch_size=16, lr=3e-3,
+               eval_degradations=("clean", "jpeg90"), eval_limit=60)
+    return TrainConfig(**{**cfg, **overrides})
+
+
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):  # type: ignore[no-untyped-def]
+def root(tmp_path_factory):  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("train")
-    make_images(root / "real", 160, fake=False, seed=1)
-    make_images(root / "fake", 160, fake=True, seed=2)
-    cfg = TrainConfig(name="tiny", real_dir=root / "real", fake_dirs={"nearest2x": root / "fake"}, out_dir=root / "out",
-                      backbone="resnet10t", image_size=32, epochs=3, batch_size=32, lr=3e-3, max_real=None, augment=False,
-                      eval_degradations=("clean", "jpeg90"))
+    make_images(root / "real", 120, fake=False, seed=1)
+    make_images(root / "real-calib", 50, fake=False, seed=3)
+    make_images(root / "fake", 120, fake=True, seed=2)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(root):  # type: ignore[no-untyped-def]
+    import torch
+
+    torch.set_num_threads(1)
+    cfg = tiny_config(root)
     return cfg, train_detector(cfg)
 
 
 def test_it_learns_and_cards_itself(trained) -> None:  # type: ignore[no-untyped-def]
     cfg, card = trained
+    assert {"name", "version", "task", "architecture", "tiling", "preprocessing", "crop", "training_data",
+            "training", "calibration", "metrics", "metrics_test_split", "limitations", "reproduce", "created_at",
+            "weights_sha256"} <= set(card)
+    assert card["architecture"]["family"] == "artifact_net" and card["architecture"]["width"] == 8
+    assert card["tiling"] == {"tile": 32, "max_tiles": 6, "pooling": "mean of tile logits"}
     clean = card["metrics_test_split"]["per_degradation"]["clean"]
     assert clean["auc"] > 0.9, clean
-    assert set(card["metrics_test_split"]["per_generator"]) == {"nearest2x"}
+    assert set(card["metrics_test_split"]["per_generator"]) == {"upsampling"}
+    assert set(card["metrics"]["test_split"]) == {"clean", "jpeg90"}
+    assert set(card["metrics"]["test_split"]["clean"]["fpr_per_real_source"]) == {"lab-real", "other-real"}
     assert 0 < card["calibration"]["threshold"] < 1
-    assert card["training_data"]["split_counts"]["train"]["real"] > 100
-    weights = cfg.out_dir / "tiny.safetensors"
+    counts = card["training_data"]["split_counts"]
+    assert counts["train"]["real:lab-real:real"] > 60 and not any("other-real" in k for k in counts["train"])
+    weights = cfg.out_dir / "synthetic-image.safetensors"
     assert card["weights_sha256"] == sha256_file(weights)
-    assert json.loads(weights.with_suffix(".json").read_text())["name"] == "tiny"
+    assert json.loads(weights.with_suffix(".json").read_text())["name"] == "synthetic-image"
+
+
+def test_the_serving_class_loads_and_scores_the_result(trained, root) -> None:  # type: ignore[no-untyped-def]
+    cfg, card = trained
+    model = CalibratedImageModel(cfg.out_dir / "synthetic-image.safetensors")
+    assert (model.tile, model.max_tiles) == (32, 6)
+    images = [Image.open(p).convert("RGB") for p in sorted((root / "real").glob("*.png"))[:3]]
+    scored = model.scored(images)
+    assert all(1 < len(s.tiling.boxes) <= 6 for s in scored)  # the 3x3 grid of 32px tiles, thinned to the cap
+    assert model.scores(images) == pytest.approx([model.probability(s) for s in scored])
+    assert model.tile_map(images[0], scored[0]).startswith(b"\x89PNG")
 
 
 def test_weights_round_trip_and_tampering_is_refused(trained) -> None:  # type: ignore[no-untyped-def]
-    cfg, _ = trained
-    weights = cfg.out_dir / "tiny.safetensors"
-    model = DualBranchClassifier(DualBranchConfig(backbone="resnet10t", image_size=32))
+    cfg, card = trained
+    weights = cfg.out_dir / "synthetic-image.safetensors"
+    model = ArtifactNet(ArtifactNetConfig.from_dict(card["architecture"]))
     load_weights(model, weights)
+    tampered = cfg.out_dir.parent / "tampered" / "synthetic-image.safetensors"
+    tampered.parent.mkdir()
+    tampered.with_suffix(".json").write_text(weights.with_suffix(".json").read_text())
     data = bytearray(weights.read_bytes())
     data[-10] ^= 0xFF
-    weights.write_bytes(bytes(data))
+    tampered.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="SHA-256"):
-        load_weights(model, weights)
+        load_weights(model, tampered)
+
+
+def test_an_old_dual_branch_card_is_refused_with_a_reason(trained, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cfg, card = trained
+    old = tmp_path / "synthetic-image.safetensors"
+    old.write_bytes((cfg.out_dir / "synthetic-image.safetensors").read_bytes())
+    old.with_suffix(".json").write_text(json.dumps({**card, "architecture": {"family": "dual_branch"}}))
+    with pytest.raises(ValueError, match="dual_branch.*retrain"):
+        CalibratedImageModel(old)
+
+
+def test_leaving_a_family_out_reports_it_and_writes_no_weights(root, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    make_images(tmp_path / "fake-b", 40, fake=True, seed=5)
+    cfg = tiny_config(root, name="lofo-b", out_dir=tmp_path / "out", steps=20, eval_degradations=("clean",),
+                      fakes=[Source("upsampling", root / "fake"), Source("other", tmp_path / "fake-b")],
+                      exclude_family="other", write_weights=False)
+    card = train_detector(cfg)
+    held = card["metrics"]["held_out_family"]
+    assert held["family"] == "other" and set(held["clean"]["per_family"]) == {"other"}
+    assert card["training_data"]["split_counts"]["held_out_family"]["fake:other:fake-b"] == 40
+    assert not any(k.startswith("fake:other:") for k in card["training_data"]["split_counts"]["train"])
+    assert "weights_sha256" not in card and not (tmp_path / "out").exists()
+
+
+def test_the_evaluate_command_scores_the_serving_path(trained, root, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    from detectors.evaluation.cli import main
+
+    cfg, card = trained
+    out = tmp_path / "eval"
+    main(["--models-dir", str(cfg.out_dir), "--real", str(root / "real-calib"), "--fake", str(root / "fake"),
+          "--limit", "60", "--degradations", "clean,jpeg50", "--out", str(out)])
+    report = json.loads((out / "report.json").read_text())
+    assert report["weights_sha256"] == card["weights_sha256"] and report["tiling"] == {"tile": 32, "max_tiles": 6}
+    assert set(report["per_degradation"]) == {"clean", "jpeg50"}
+    assert report["per_generator"]["external"]["auc"] > 0.9 and report["per_generator"]["external"]["n_real"] == 50
+    assert set(report["fpr_per_real_source"]["clean"]) == {"real-calib"}
+    assert (out / "roc.png").read_bytes().startswith(b"\x89PNG")
+    assert "Per degradation" in capsys.readouterr().out
+    # The same numbers the serving class gives for the same images
+    model = CalibratedImageModel(cfg.out_dir / "synthetic-image.safetensors")
+    reals = [Image.open(p).convert("RGB") for p in sorted((root / "real-calib").glob("*.png"))]
+    fpr = float(np.mean(np.array(model.scores(reals)) >= model.calibration.threshold))
+    assert report["fpr_per_real_source"]["clean"]["real-calib"]["fpr_at_threshold"] == pytest.approx(fpr, abs=1e-4)
+
+
+def test_logo_points_to_leave_one_family_out_training(tmp_path) -> None:
+    from detectors.evaluation.cli import main
+
+    with pytest.raises(SystemExit, match="--exclude-family"):
+        main(["--real", str(tmp_path), "--lab", str(tmp_path), "--logo"])
 
 
 def test_the_reproduce_command_names_packages_inside_and_outside_the_checkout(monkeypatch, tmp_path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from privacy.mia import audit_models, loss_threshold_attack
 from privacy.training import FinetuneConfig, finetune
-from tests.support.privacy_data import labelled_splits
+from tests.support.privacy_data import MODELS_DIR, labelled_splits
 
 COMMON = {"epochs": 30, "batch_size": 8, "learning_rate": 0.01, "seed": 0}
 
@@ -22,9 +22,9 @@ def _with_canaries(images):
 def test_dp_model_is_closer_to_chance_than_the_overfitted_nonprivate_one(tmp_path):
     train, holdout = labelled_splits(tmp_path, 16, 16, seed=0, fraction=0.5)
     train, holdout = _with_canaries(train), _with_canaries(holdout)
-    private = finetune(FinetuneConfig(target_epsilon=4.0, **COMMON), train, holdout, tmp_path / "dp", None)
+    private = finetune(FinetuneConfig(target_epsilon=4.0, **COMMON), train, holdout, tmp_path / "dp", MODELS_DIR)
     nonprivate = finetune(FinetuneConfig(private=False, target_epsilon=None, **COMMON), train, holdout,
-                          tmp_path / "plain", None)
+                          tmp_path / "plain", MODELS_DIR)
 
     audit = audit_models("synthetic-image", private.weights_path, nonprivate.weights_path, train, holdout)
 
@@ -35,9 +35,7 @@ def test_dp_model_is_closer_to_chance_than_the_overfitted_nonprivate_one(tmp_pat
 
 def test_attack_on_identical_sets_is_chance_and_inputs_are_checked(tmp_path):
     train, _ = labelled_splits(tmp_path, 4, 4, seed=1)
-    from detectors.synthetic_image import DEFAULT_MODELS_DIR
-
-    result = loss_threshold_attack(DEFAULT_MODELS_DIR / "synthetic-image.safetensors", train, train)
+    result = loss_threshold_attack(MODELS_DIR / "synthetic-image.safetensors", train, train)
     assert result.auc == pytest.approx(0.5)
     with pytest.raises(ValueError, match="at least one member"):
-        loss_threshold_attack(DEFAULT_MODELS_DIR / "synthetic-image.safetensors", train, [])
+        loss_threshold_attack(MODELS_DIR / "synthetic-image.safetensors", train, [])

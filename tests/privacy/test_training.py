@@ -8,7 +8,7 @@ import pytest
 from detectors.synthetic_image import SyntheticImageDetector
 from privacy.accounting import Mechanism, epsilon_spent
 from privacy.training import FinetuneConfig, Progress, finetune, plan
-from tests.support.privacy_data import labelled_splits
+from tests.support.privacy_data import MODELS_DIR, labelled_splits
 
 CONFIG = FinetuneConfig(target_epsilon=4.0, epochs=2, batch_size=8, learning_rate=0.01, seed=3)
 
@@ -25,7 +25,7 @@ def data(tmp_path_factory):
 def test_private_run_spends_at_most_the_target_and_keeps_utility(data, tmp_path):
     train, holdout = data
     seen: list[Progress] = []
-    result = finetune(CONFIG, train, holdout, tmp_path / "job", None, on_progress=seen.append)
+    result = finetune(CONFIG, train, holdout, tmp_path / "job", MODELS_DIR, on_progress=seen.append)
     planned = plan(CONFIG, len(train))
     assert result.mechanism == planned and planned.sample_rate == pytest.approx(8 / len(train))
     assert result.epsilon is not None and 0.9 * CONFIG.target_epsilon < result.epsilon <= CONFIG.target_epsilon
@@ -53,11 +53,11 @@ def test_killed_worker_resumes_to_the_same_model_without_double_spending(data, t
             raise WorkerKilled
 
     with pytest.raises(WorkerKilled):
-        finetune(CONFIG, train, holdout, tmp_path / "crashed", None, on_progress=crash_after_first_epoch)
+        finetune(CONFIG, train, holdout, tmp_path / "crashed", MODELS_DIR, on_progress=crash_after_first_epoch)
     resumed_steps: list[int] = []
-    resumed = finetune(CONFIG, train, holdout, tmp_path / "crashed", None,
+    resumed = finetune(CONFIG, train, holdout, tmp_path / "crashed", MODELS_DIR,
                        on_progress=lambda p: resumed_steps.append(p.step))
-    straight = finetune(CONFIG, train, holdout, tmp_path / "straight", None)
+    straight = finetune(CONFIG, train, holdout, tmp_path / "straight", MODELS_DIR)
 
     assert resumed_steps == list(range(per_epoch + 1, planned.steps + 1))  # only the missing epoch ran
     assert resumed.card["privacy"]["accountant_history"] == [[planned.noise_multiplier, planned.sample_rate,
@@ -72,9 +72,9 @@ def test_killed_worker_resumes_to_the_same_model_without_double_spending(data, t
 def test_a_checkpoint_of_another_job_is_never_resumed(data, tmp_path):
     train, holdout = data
     one_epoch = FinetuneConfig(target_epsilon=4.0, epochs=1, batch_size=8, learning_rate=0.01)
-    finetune(one_epoch, train, holdout, tmp_path / "job", None)
+    finetune(one_epoch, train, holdout, tmp_path / "job", MODELS_DIR)
     with pytest.raises(ValueError, match="different job"):
-        finetune(CONFIG, train, holdout, tmp_path / "job", None)
+        finetune(CONFIG, train, holdout, tmp_path / "job", MODELS_DIR)
 
 
 def test_plan_refuses_unsound_settings():

@@ -97,7 +97,8 @@ class SpansDetector(Detector):
 
 @register_detector
 class HeatmapDetector(Detector):
-    """A brightness "heatmap" over the centre square (as synthetic-image draws it); the brightest quarter as a box."""
+    """A brightness "heatmap" over the centre square, without a ``heatmap_box`` (the framing the UI falls back to
+    for results stored before detectors said where their heatmap sits); the brightest quarter as a box."""
 
     name = "test-heatmap"
     version = "1.0"

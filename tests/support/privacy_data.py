@@ -7,6 +7,7 @@ arguments give the same zip members and bytes on every machine.
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,9 @@ from PIL import Image
 from tests.support.media import REAL_FACES
 
 GENERATORS_DIR = Path(__file__).resolve().parents[2] / "detectors" / "weights" / "generators"
+# The base detectors' weights, read where the service reads them: FORENSICS_MODELS_DIR, else the shipped ones.
+MODELS_DIR = Path(os.environ.get("FORENSICS_MODELS_DIR")
+                  or Path(__file__).resolve().parents[2] / "detectors" / "weights")
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entry timestamps, so the archive bytes are reproducible
 
 

@@ -46,6 +46,22 @@ def test_boxes_and_heatmap_regions_in_percent() -> None:
     assert evidence.heatmap_overlays([r], None, None) == []
 
 
+def test_a_detector_s_heatmap_box_places_its_heatmap() -> None:
+    """New results say where their heatmap sits (image pixels); older ones fall back to the framings above."""
+    whole = result("synthetic-image", heatmap_box=[0, 0, 200, 100], artifacts={"heatmap": "x.png"})
+    (overlay,) = evidence.heatmap_overlays([whole], 200, 100)
+    assert overlay["region"] == {"left": 0.0, "top": 0.0, "width": 100.0, "height": 100.0}
+    # a face crop that leaves the image (edge-replicated there) keeps its true place, partly outside
+    face = result("face-synthetic", heatmap_box=[-10, 20.5, 50, 80.5], artifacts={"heatmap": "y.png"},
+                  faces=[{"box": [40, 40, 60, 60], "score": 0.8}])
+    (crop,) = evidence.heatmap_overlays([face], 100, 100)
+    assert crop["region"] == {"left": -10.0, "top": 20.5, "width": 60.0, "height": 60.0}
+    for bad in ([0, 0, 200], "0,0,200,100", [0, 0, "200", 100], None):
+        legacy = result("synthetic-image", heatmap_box=bad, artifacts={"heatmap": "x.png"})
+        (fallback,) = evidence.heatmap_overlays([legacy], 200, 100)
+        assert fallback["region"] == {"left": 25.0, "top": 0.0, "width": 50.0, "height": 100.0}
+
+
 def test_timeline_points_from_either_frame_shape() -> None:
     faces = result("video-faces", threshold=0.6, timeline=[
         {"seconds": 0.0, "faces": [{"score": 0.2}, {"score": 0.7}]}, {"seconds": 1.0, "faces": []},

@@ -12,9 +12,11 @@ from typing import Any, Iterable
 from forensics.fusion import decision_key
 from forensics.models import DetectorResult
 
-# A heatmap is drawn over the square the detector looked at. synthetic-image (and
-# any detector not listed) scores the centre square (detectors.preprocess.fit_square);
-# face-synthetic scores a square crop around its top face (detectors.faces.crop_face).
+# A heatmap is drawn over the region the detector looked at. Detectors say where in
+# their evidence ("heatmap_box", image pixels: the whole image for synthetic-image's
+# tile map, the top face's crop for face-synthetic). Results stored before detectors
+# said so fall back to the old framing: face-synthetic a square around its top face
+# (detectors.faces.crop_face), anything else the centre square.
 FACE_CROP_HEATMAPS = frozenset({"face-synthetic"})
 _LABEL = re.compile(r"[^a-z0-9-]+")
 
@@ -29,6 +31,9 @@ def _box_style(x1: float, y1: float, x2: float, y2: float, width: float, height:
 
 
 def _heatmap_region(result: DetectorResult, width: int, height: int) -> dict[str, float] | None:
+    box = result.evidence.get("heatmap_box")
+    if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):
+        return _box_style(*box, width, height)
     if result.detector in FACE_CROP_HEATMAPS:
         from detectors.faces import CROP_SCALE
 

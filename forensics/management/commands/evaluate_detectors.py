@@ -1,5 +1,6 @@
-"""``manage.py evaluate_detectors``: AUC, AP, EER and TPR at 1% FPR per generator, per degradation,
-leave-one-generator-out, or on your own --real/--fake folders (wraps detectors.evaluation.cli)."""
+"""``manage.py evaluate_detectors``: AUC, AP, EER and TPR at 1% FPR per generator and per degradation, on your
+own --real/--fake folders, or false positives by group on UTKFace (wraps detectors.evaluation.cli).
+Leave-one-family-out is a training run: ``manage.py train_detector ... --exclude-family F --no-weights``."""
 import argparse
 
 from django.core.management.base import BaseCommand
