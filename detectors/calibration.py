@@ -31,20 +31,27 @@ class Calibration:
 
 
 def fit_platt(logits: np.ndarray, labels: np.ndarray, target_fpr: float = 0.01) -> Calibration:
+    """Fit a*logit + b with a > 0.
+
+    The slope is kept positive (fitted as exp(log a)): on a calibration source
+    where the model ranks reals above fakes, a free slope would turn negative
+    and silently invert every score; a positive one flattens towards a
+    constant instead, and the card's calibration metrics show the failure.
+    """
     x = torch.tensor(np.asarray(logits, dtype=np.float64))
     y = torch.tensor(np.asarray(labels, dtype=np.float64))
-    params = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
+    params = torch.tensor([0.0, 0.0], dtype=torch.float64, requires_grad=True)
     optimiser = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
-        loss = loss_fn(x * params[0] + params[1], y) + 1e-4 * params[0] ** 2
+        loss = loss_fn(x * params[0].exp() + params[1], y) + 1e-4 * params[0].exp() ** 2
         loss.backward()
         return loss
 
     optimiser.step(closure)
-    a, b = (float(v) for v in params.detach())
+    a, b = float(params[0].detach().exp()), float(params[1].detach())
     uncalibrated = Calibration(a=a, b=b)
     probabilities = uncalibrated.probability(np.asarray(logits))
     real = probabilities[np.asarray(labels) == 0]

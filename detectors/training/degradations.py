@@ -73,11 +73,12 @@ _RESAMPLERS = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR, Image.Resamp
 def random_degradation(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     """The post-processing chain every training image goes through, real and fake alike.
 
-    Resampling 0.5-2x with a random filter, blur, noise and JPEG 30-100, each
+    Resampling 0.5-2x with a random filter (often: upscaled real photos are
+    common and must not look generated), blur, noise and JPEG 30-100, each
     at random, so that no size, sharpness or compression history can separate
     the classes; only what generation left behind can.
     """
-    if rng.random() < 0.3:
+    if rng.random() < 0.4:
         method = _RESAMPLERS[int(rng.integers(len(_RESAMPLERS)))]
         img = rescale_once(float(np.exp(rng.uniform(np.log(0.5), np.log(2.0)))), method)(img)
     if rng.random() < 0.15:
@@ -95,6 +96,6 @@ def match_history(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     Applied to fakes only, before the shared chain: without it "has JPEG
     blocks" would mean "real" to the model.
     """
-    if rng.random() < 0.85:
+    if rng.random() < 0.6:
         img = jpeg(int(rng.integers(70, 98)))(img)
     return img
