@@ -12,7 +12,9 @@ from privacy.mia import audit_models, loss_threshold_attack
 from privacy.training import FinetuneConfig, finetune
 from tests.support.privacy_data import MODELS_DIR, labelled_splits
 
-COMMON = {"epochs": 30, "batch_size": 8, "learning_rate": 0.01, "seed": 0}
+# The network sees one random native tile per image per step after random post-processing, so memorising
+# the canaries takes more passes than a whole-image model needed (at 30 epochs the attack AUC stayed near 0.57).
+COMMON = {"epochs": 100, "batch_size": 8, "learning_rate": 0.05, "seed": 0}
 
 
 def _with_canaries(images):
