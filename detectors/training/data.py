@@ -140,7 +140,7 @@ class ImageDataset(Dataset):
     Training: self-blending for "sbi" samples, the reals' compression history
     for fakes, the shared post-processing chain for everyone, then one random
     tile and a random flip. Evaluation: the centre tile after an optional
-    degradation (whole-image scores come from ``TiledModel``, which tiles).
+    degradation (whole-image scores come from ``detectors.tiles.tiled_scores``, which tiles).
     """
 
     def __init__(

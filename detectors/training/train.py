@@ -38,7 +38,8 @@ from detectors.evaluation.scoring import measure as measure_scored
 from detectors.models.artifact_net import ArtifactNet, ArtifactNetConfig
 from detectors.preprocess import MAX_TILES, TILE
 from detectors.tiles import tiled_logits
-from detectors.training.data import ImageDataset, Sample, list_fakes, list_reals, load_views, self_blended, split
+from detectors.training.data import (ImageDataset, Sample, list_fakes, list_reals, load_views, self_blended, split,
+                                     split_of)
 from detectors.training.degradations import EVALUATION_DEGRADATIONS
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,6 @@ def build_splits(cfg: TrainConfig) -> Splits:
 
 
 def split_bucket(sample: Sample) -> str:
-    from detectors.training.data import split_of
-
     return split_of(sample, (0.5, 0.3))
 
 
