@@ -16,9 +16,11 @@ from django.db import transaction
 
 from forensics.ingest import storage
 from forensics.models import Analysis
+from privacy import unit_ledger, units
 from privacy.accounting import ACCOUNTANTS
 from privacy.datasets import DatasetError, LabelledImage, inspect_zip, split_holdout
-from privacy.models import BudgetLedgerEntry, PrivateDataset
+from privacy.ledger import mechanism_of
+from privacy.models import BudgetLedgerEntry, DatasetImage, PrivateDataset, PrivateFinetuneJob, TenantPrivacyBudget
 from provenance.audit import append_event
 from webapp.accounts.tenancy import Actor
 
@@ -47,6 +49,14 @@ def _check_budget(epsilon_total: float | None, delta: float | None) -> None:
         raise ValueError(f"δ must be between 0 and 1 (use less than 1/number of images), got {delta}")
 
 
+def _check_under_tenant(actor: Actor, epsilon_total: float | None) -> None:
+    """A dataset's budget may lower the tenant's per-image budget, never raise it."""
+    cap = TenantPrivacyBudget.objects.filter(tenant=actor.tenant).values_list("epsilon_total", flat=True).first()
+    if epsilon_total is not None and cap is not None and epsilon_total > cap:
+        raise ValueError(f"a dataset's ε={epsilon_total:g} cannot exceed the tenant's per-image budget ε={cap:g}: "
+                         "set it at or below the tenant's, or ask an admin to raise the tenant's")
+
+
 def create_dataset(actor: Actor, chunks: Iterable[bytes], name: str, *, epsilon_total: float | None = None,
                    delta: float | None = None, accountant: str = "rdp") -> PrivateDataset:
     """Validate and store an uploaded zip. Only an admin may set the budget here; others get ε=0 until one does."""
@@ -57,12 +67,14 @@ def create_dataset(actor: Actor, chunks: Iterable[bytes], name: str, *, epsilon_
     if accountant not in ACCOUNTANTS:
         raise ValueError(f"unknown accountant {accountant!r}: use one of {', '.join(ACCOUNTANTS)}")
     _check_budget(epsilon_total, delta)
+    _check_under_tenant(actor, epsilon_total)
     media_root = Path(settings.MEDIA_ROOT)
     staged = storage.stage_chunks(chunks, media_root, settings.FORENSICS_MAX_UPLOAD_BYTES)
     try:
         members = inspect(staged.path)
         fraction = settings.FORENSICS_PRIVACY_HOLDOUT_FRACTION
         train, holdout = split_holdout(members, fraction, HOLDOUT_SEED)
+        hashed = units.hash_members(staged.path, train, holdout)  # before any lock: PDQ takes a while
     except BaseException:
         storage.discard(staged)
         raise
@@ -75,12 +87,42 @@ def create_dataset(actor: Actor, chunks: Iterable[bytes], name: str, *, epsilon_
             n_holdout=len(holdout), epsilon_total=epsilon_total or 0.0,
             delta=delta if delta is not None else settings.FORENSICS_PRIVACY_DEFAULT_DELTA,
             accountant=accountant, created_by=actor.label)
+        images = units.assign_units(dataset, hashed)
         append_event(actor.tenant, actor.label, "privacy.dataset_created", payload={
             "dataset_id": str(dataset.id), "name": dataset.name, "sha256": dataset.sha256,
             "n_real": dataset.n_real, "n_fake": dataset.n_fake, "n_train": dataset.n_train,
             "n_holdout": dataset.n_holdout, "epsilon_total": dataset.epsilon_total, "delta": dataset.delta,
-            "accountant": dataset.accountant})
+            "accountant": dataset.accountant, "privacy_units": _unit_summary(images)})
     return dataset
+
+
+def _unit_summary(images: Sequence[DatasetImage]) -> dict[str, int]:
+    """How many images started a unit, and how many joined one as a byte copy or a PDQ near-copy."""
+    return {"units": len({i.unit_id for i in images}), "new": sum(i.match == "new" for i in images),
+            "exact_copies": sum(i.match == "exact" for i in images),
+            "near_copies": sum(i.match == "near" for i in images)}
+
+
+def ensure_indexed(dataset: PrivateDataset) -> None:
+    """Give a dataset uploaded before per-image accounting its units, and record its jobs' live reservations
+    against them, so that its past spend follows its images from now on."""
+    if units.is_indexed(dataset):
+        return
+    train, holdout = splits(dataset)
+    hashed = units.hash_members(zip_path(dataset), train, holdout)
+    with transaction.atomic():
+        locked = PrivateDataset.objects.select_for_update().get(pk=dataset.pk)
+        if units.is_indexed(locked):
+            return
+        units.assign_units(locked, hashed)
+        policy = units.lock_tenant_budget(locked.tenant)
+        entries = BudgetLedgerEntry.objects.filter(dataset=locked, kind=BudgetLedgerEntry.Kind.RESERVE).exclude(
+            job_id__in=unit_ledger.released_jobs()).order_by("id")
+        training = units.training_set(locked)
+        for entry in entries:
+            excluded = set(PrivateFinetuneJob.objects.get(pk=entry.job_id).excluded_members)
+            images = [i for i in training.images if i.name not in excluded]
+            unit_ledger.record(entry, unit_ledger.assess(policy, locked, images, mechanism_of(entry)))
 
 
 def create_dataset_from_items(actor: Actor, labelled: Sequence[tuple[str, str]], name: str, **budget) -> PrivateDataset:
@@ -114,6 +156,7 @@ def set_budget(actor: Actor, dataset: PrivateDataset, *, epsilon_total: float | 
     if dataset.tenant_id != actor.tenant.id:
         raise PermissionError("this dataset belongs to another tenant")
     _check_budget(epsilon_total, delta)
+    _check_under_tenant(actor, epsilon_total)
     with transaction.atomic():
         locked = PrivateDataset.objects.select_for_update().get(pk=dataset.pk)
         before = {"epsilon_total": locked.epsilon_total, "delta": locked.delta}

@@ -41,6 +41,24 @@ SQLITE_FORWARD = [
 SQLITE_REVERSE = ["DROP TRIGGER IF EXISTS privacy_ledger_no_update;",
                   "DROP TRIGGER IF EXISTS privacy_ledger_no_delete;"]
 
+# The per-unit ledger (migration 0003) gets the same protection, reusing 0002's PostgreSQL function.
+UNIT_TABLE = "privacy_unitreservation"
+UNIT_PG_FORWARD = f"""
+CREATE TRIGGER privacy_unit_ledger_append_only
+  BEFORE UPDATE OR DELETE ON {UNIT_TABLE}
+  FOR EACH ROW EXECUTE FUNCTION privacy_ledger_append_only();
+"""
+UNIT_PG_REVERSE = f"DROP TRIGGER IF EXISTS privacy_unit_ledger_append_only ON {UNIT_TABLE};"
+UNIT_SQLITE_FORWARD = [
+    f"""CREATE TRIGGER IF NOT EXISTS privacy_unit_ledger_no_update BEFORE UPDATE ON {UNIT_TABLE}
+        BEGIN SELECT RAISE(ABORT, 'the unit ledger is append-only: UPDATE refused'); END;""",
+    f"""CREATE TRIGGER IF NOT EXISTS privacy_unit_ledger_no_delete BEFORE DELETE ON {UNIT_TABLE}
+        WHEN NOT privacy_ledger_maintenance()
+        BEGIN SELECT RAISE(ABORT, 'the unit ledger is append-only: DELETE refused'); END;""",
+]
+UNIT_SQLITE_REVERSE = ["DROP TRIGGER IF EXISTS privacy_unit_ledger_no_update;",
+                       "DROP TRIGGER IF EXISTS privacy_unit_ledger_no_delete;"]
+
 _maintenance: contextvars.ContextVar[bool] = contextvars.ContextVar("privacy_ledger_maintenance", default=False)
 
 

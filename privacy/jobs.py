@@ -13,7 +13,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,13 @@ from detectors.cards import card_path, sha256_file
 from detectors.device import resolve_device
 from detectors.registry import add_detector_modules
 from forensics.public_errors import public_reason
-from privacy import ledger
+from privacy import dataset_store, ledger, unit_ledger, units
 from privacy.accounting import Mechanism
 from privacy.checkpoint import STATE as CHECKPOINT_STATE
 from privacy.dataset_store import splits, zip_path
 from privacy.datasets import load_images
 from privacy.mia import audit_models
-from privacy.models import PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
+from privacy.models import DatasetImage, PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
 from privacy.training import FinetuneConfig, FinetuneResult, Progress, finetune, plan
 from provenance.audit import append_event
 from webapp.accounts.tenancy import Actor
@@ -73,38 +73,93 @@ def build_config(dataset: PrivateDataset, params: dict[str, Any]) -> FinetuneCon
     return FinetuneConfig(**values, private=True)
 
 
-def submit_job(actor: Actor, dataset: PrivateDataset, **params: Any) -> PrivateFinetuneJob:
-    """Plan the job, then reserve its budget and queue it, or record why it was refused (state ``refused``)."""
+def _plan(config: FinetuneConfig, n_train: int) -> Mechanism:
+    try:
+        mechanism = plan(config, n_train)
+    except ValueError as exc:
+        raise JobConfigError(str(exc)) from exc
+    assert mechanism is not None
+    return mechanism
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    mechanism: Mechanism
+    images: list[DatasetImage]   # one per privacy unit, those with budget left when dropping
+    excluded: list[str]          # member names of the train split it leaves out
+    dropped: int                 # units left out for lack of budget
+
+
+def plan_training(dataset: PrivateDataset, config: FinetuneConfig, drop_exhausted: bool) -> TrainingPlan:
+    """What the job trains on and under which mechanism (before any lock: the noise search takes seconds).
+
+    Dropping changes the sampling rate and so the noise, which can exhaust more units: repeat until no unit
+    of the rest is exhausted (the dropped set only grows, so it ends)."""
+    dataset_store.ensure_indexed(dataset)
+    training, policy = units.training_set(dataset), units.tenant_budget(dataset.tenant)
+    dropped: set[int] = set()
+    images = training.images
+    mechanism = _plan(config, len(images))
+    while drop_exhausted:
+        states = unit_ledger.assess(policy, dataset, images, mechanism)
+        exhausted = {s.unit_id for s in states if s.exhausted}
+        rest = training.without(dropped | exhausted)
+        if not exhausted or len(rest) < 2:
+            break  # nothing to drop, or too little left to train: the admission check below refuses
+        dropped |= exhausted
+        images, mechanism = rest, _plan(config, len(rest))
+    excluded = sorted([d.name for d in training.duplicates]
+                      + [i.name for i in training.images if i.unit_id in dropped])
+    return TrainingPlan(mechanism, images, excluded, len(dropped))
+
+
+def submit_job(actor: Actor, dataset: PrivateDataset, *, drop_exhausted: bool = False,
+               **params: Any) -> PrivateFinetuneJob:
+    """Plan the job, then reserve its budget and queue it, or record why it was refused (state ``refused``).
+
+    The reservation is checked twice: against the dataset's ledger (every job on this upload), and against
+    every privacy unit it trains on (every job on that image, a copy or a near-copy, through any upload).
+    With ``drop_exhausted`` the units without budget are left out instead of refusing the whole job."""
     if not actor.can("analyse"):
         raise PermissionError("submitting a private fine-tuning job needs the 'analyse' scope")
     if dataset.tenant_id != actor.tenant.id:
         raise PermissionError("this dataset belongs to another tenant")
     config = build_config(dataset, params)
-    try:
-        mechanism = plan(config, dataset.n_train)  # the noise search runs before the lock, not under it
-    except ValueError as exc:
-        raise JobConfigError(str(exc)) from exc
-    assert mechanism is not None
+    training = plan_training(dataset, config, drop_exhausted)
+    mechanism = training.mechanism
     alone = ledger.composed([mechanism], dataset)  # outside the lock too (recomputed below if δ changed)
     with transaction.atomic():
         locked = PrivateDataset.objects.select_for_update().get(pk=dataset.pk)
+        unit_ledger.lock_units(locked)
+        policy = units.tenant_budget(locked.tenant)
         if (locked.delta, locked.accountant) != (dataset.delta, dataset.accountant):
             alone = None
         job = PrivateFinetuneJob.objects.create(tenant=actor.tenant, dataset=locked, config=asdict(config),
-                                                private=True, created_by=actor.label)
+                                                private=True, created_by=actor.label,
+                                                excluded_members=training.excluded)
         payload = {"job_id": str(job.id), "dataset_id": str(locked.id), "config": job.config,
-                   "mechanism": asdict(mechanism)}
+                   "mechanism": asdict(mechanism), "images": len(training.images),
+                   "excluded_images": len(training.excluded), "dropped_units": training.dropped}
         try:
-            entry = ledger.reserve(locked, job, mechanism, actor.label, alone)
-        except ledger.BudgetExceeded as exc:
+            with transaction.atomic():  # a refusal by the units undoes the dataset's entry too
+                entry = ledger.reserve(locked, job, mechanism, actor.label, alone, enforce=not drop_exhausted)
+                states = unit_ledger.assess(policy, locked, training.images, mechanism)
+                unit_ledger.check(states, policy, unit_ledger.composer(policy)(unit_ledger.merged([mechanism])))
+                unit_ledger.record(entry, states)
+        except (ledger.BudgetExceeded, unit_ledger.UnitBudgetExceeded) as exc:
             job.state, job.error, job.finished_at = State.REFUSED, str(exc), timezone.now()
             job.save(update_fields=["state", "error", "finished_at"])
-            append_event(actor.tenant, actor.label, "privacy.job_refused", payload={**payload, "reason": str(exc)})
+            exhausted = getattr(exc, "exhausted", [])
+            append_event(actor.tenant, actor.label, "privacy.job_refused", payload={
+                **payload, "reason": str(exc), "exhausted_units": len(exhausted),
+                "exhausted_unit_ids": [s.unit_id for s in exhausted[:50]]})
             log.info("private job refused", extra={"job": str(job.id), "reason": str(exc)})
             return job
         append_event(actor.tenant, actor.label, "privacy.job_submitted", payload={
             **payload, "epsilon_job": entry.epsilon_job, "epsilon_composed": entry.epsilon_composed,
-            "epsilon_total": locked.epsilon_total, "delta": locked.delta, "accountant": entry.accountant})
+            "epsilon_total": locked.epsilon_total, "delta": locked.delta, "accountant": entry.accountant,
+            "epsilon_per_image_max": max((s.epsilon_after for s in states), default=0.0),
+            "tenant_delta": policy.delta})
         transaction.on_commit(lambda: enqueue(job))
     return job
 
@@ -203,6 +258,8 @@ def _train_audit_register(job: PrivateFinetuneJob) -> None:
         raise RuntimeError("the job has no budget reservation; it cannot train")
     planned = ledger.mechanism_of(reservation)
     train_members, holdout_members = splits(job.dataset)
+    excluded = set(job.excluded_members)  # fixed at submission: what the reservation's sampling rate assumes
+    train_members = [m for m in train_members if m.name not in excluded]
     train = load_images(zip_path(job.dataset), train_members)
     holdout = load_images(zip_path(job.dataset), holdout_members)
     config = FinetuneConfig(**job.config)
@@ -219,7 +276,19 @@ def _train_audit_register(job: PrivateFinetuneJob) -> None:
     audit = audit_models(config.base_detector, private.weights_path, baseline.weights_path, train, holdout, device)
     card = {**private.card, "comparison_nonprivate": _comparison(private, baseline),
             "membership_inference_audit": audit}
+    card["privacy"] = {**card["privacy"], "per_image": per_image_spend(reservation)}
     complete(job, private, card, audit)
+
+
+def per_image_spend(reservation: ledger.BudgetLedgerEntry) -> dict[str, Any]:
+    """What the model's training images have spent in all, through every job on them or their copies: the
+    guarantee a reader of the card needs, which the job's own ε understates when an image was used before."""
+    policy = units.tenant_budget(reservation.dataset.tenant)
+    spent = unit_ledger.spent_by_units(unit_ledger.trained_units(reservation), policy)
+    return {"what": "each training image's ε composed over every job that trained on it, a byte copy or a PDQ "
+                    "near-copy (any dataset of this tenant), at the tenant's δ; max is the guarantee",
+            "units": len(spent), "epsilon": unit_ledger.spread(spent), "delta": policy.delta,
+            "accountant": policy.accountant}
 
 
 def _comparison(private: FinetuneResult, baseline: FinetuneResult) -> dict[str, Any]:
@@ -240,7 +309,7 @@ def _result_card(version: TenantDetectorVersion, card: dict[str, Any]) -> dict[s
         "detector_version_id": str(version.id),
         "privacy": {k: p.get(k) for k in ("epsilon", "delta", "target_epsilon", "accountant", "noise_multiplier",
                                           "sample_rate", "steps", "epochs", "expected_batch_size", "max_grad_norm",
-                                          "sampling", "unit_of_privacy")},
+                                          "sampling", "unit_of_privacy", "per_image")},
         "utility_holdout": card["comparison_nonprivate"]["metrics_holdout"],
         "membership_inference": {k: card["membership_inference_audit"][k] for k in ("private", "nonprivate")},
         "training_data": card.get("training_data", {}),

@@ -62,14 +62,17 @@ def budget(dataset: PrivateDataset) -> Budget:
 
 
 def reserve(dataset: PrivateDataset, job: PrivateFinetuneJob, mechanism: Mechanism, actor: str,
-            alone: float | None = None) -> BudgetLedgerEntry:
+            alone: float | None = None, *, enforce: bool = True) -> BudgetLedgerEntry:
     """Append the job's reservation, or raise :class:`BudgetExceeded` (call with ``dataset`` locked).
 
-    ``alone`` (the mechanism's own epsilon at the dataset's delta) can be computed before taking the lock."""
+    ``alone`` (the mechanism's own epsilon at the dataset's delta) can be computed before taking the lock.
+    ``enforce=False`` records without the dataset-wide check: for a job that leaves out the images without
+    budget (``privacy.unit_ledger`` checks every image it does train on), where the dataset-wide composition
+    is only an upper bound that would refuse the images that still have budget."""
     existing = live_mechanisms(dataset)
     after = composed([*existing, mechanism], dataset)
     alone = composed([mechanism], dataset) if alone is None else alone
-    if after > dataset.epsilon_total:
+    if enforce and after > dataset.epsilon_total:
         left = max(0.0, dataset.epsilon_total - composed(existing, dataset))
         raise BudgetExceeded(
             f"this job needs ε={alone:.3g} (ε={after:.3g} composed with the dataset's earlier jobs, at δ="

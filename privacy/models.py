@@ -67,6 +67,9 @@ class PrivateFinetuneJob(models.Model):
     error = models.TextField(blank=True)
     result_card = models.JSONField(default=dict)
     mia_audit = models.JSONField(default=dict)
+    excluded_members = models.JSONField(default=list, blank=True, help_text=(
+        "Training-split members this job does not train on: a second copy of a privacy unit already in the "
+        "split, or (drop_exhausted) a unit with too little budget left. Fixed at submission."))
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -146,3 +149,100 @@ class TenantDetectorVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}:{self.detector}@{self.version}"
+
+
+class TenantPrivacyBudget(models.Model):
+    """The tenant's per-image budget: no privacy unit may be composed past ``epsilon_total`` at ``delta``.
+
+    ``epsilon_total`` None means the tenant set no cap of its own; each unit is then bounded by the budgets
+    of the datasets whose jobs trained on it. The row is also the tenant's lock for assigning privacy units,
+    so two concurrent uploads of the same image cannot make two units of it."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, primary_key=True,
+                                  related_name="privacy_budget")
+    epsilon_total = models.FloatField(null=True, blank=True)
+    delta = models.FloatField(help_text="The delta at which every unit's mechanisms are composed.")
+    accountant = models.CharField(max_length=10, default="rdp")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: ε={self.epsilon_total} δ={self.delta:g} per image"
+
+
+class PrivacyUnit(models.Model):
+    """One image of a tenant wherever it appears: byte-identical copies and PDQ near-copies share a unit."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="privacy_units")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"unit {self.pk}"
+
+
+class DatasetImage(models.Model):
+    """One member of a dataset's zip, its hashes, its side of the split and the privacy unit it belongs to."""
+
+    class Split(models.TextChoices):
+        TRAIN = "train", "Train"
+        HOLDOUT = "holdout", "Holdout"
+
+    class Match(models.TextChoices):
+        NEW = "new", "A new unit"
+        EXACT = "exact", "Byte-identical to an earlier image"
+        NEAR = "near", "A PDQ near-copy of an earlier image"
+
+    dataset = models.ForeignKey(PrivateDataset, on_delete=models.PROTECT, related_name="images")
+    name = models.CharField(max_length=500)
+    label = models.PositiveSmallIntegerField()
+    split = models.CharField(max_length=8, choices=Split.choices)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    pdq = models.CharField(max_length=64, blank=True, help_text="Empty when the image has no usable PDQ hash.")
+    pdq_quality = models.PositiveSmallIntegerField(default=0)
+    unit = models.ForeignKey(PrivacyUnit, on_delete=models.PROTECT, related_name="images")
+    match = models.CharField(max_length=5, choices=Match.choices)
+    pdq_distance = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dataset_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="one_image_row_per_member")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}:{self.name} -> unit {self.unit_id}"
+
+
+class UnitReservationQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("the unit ledger is append-only: UPDATE is not allowed")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("the unit ledger is append-only: DELETE is not allowed")
+
+
+class UnitReservation(models.Model):
+    """A job's reservation (its ledger entry's mechanism) recorded against one privacy unit it trains on.
+
+    Append-only like the ledger; a reservation is live while its job has no RELEASE entry."""
+
+    entry = models.ForeignKey(BudgetLedgerEntry, on_delete=models.PROTECT, related_name="unit_reservations")
+    unit = models.ForeignKey(PrivacyUnit, on_delete=models.PROTECT, related_name="reservations")
+    image = models.ForeignKey(DatasetImage, on_delete=models.PROTECT, related_name="reservations")
+    epsilon_unit = models.FloatField(help_text="The unit's live mechanisms composed after this one, at the "
+                                               "tenant's delta.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = UnitReservationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["entry", "unit"], name="one_unit_reservation_per_entry")]
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise AppendOnlyError("the unit ledger is append-only: UPDATE is not allowed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("the unit ledger is append-only: DELETE is not allowed")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from privacy import ledger
+from privacy import ledger, unit_ledger, units
 from privacy.models import BudgetLedgerEntry, PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
 
 
@@ -19,10 +19,27 @@ def dataset_to_dict(dataset: PrivateDataset) -> dict[str, Any]:
                    "holdout": dataset.n_holdout},
         "budget": {"epsilon_total": budget.epsilon_total, "epsilon_spent": round(budget.epsilon_spent, 4),
                    "epsilon_left": round(budget.epsilon_left, 4), "delta": budget.delta,
-                   "accountant": budget.accountant},
+                   "accountant": budget.accountant, "per_image": per_image_budget(dataset)},
         "created_by": dataset.created_by, "created_at": _iso(dataset.created_at),
         "ledger": f"/api/v1/privacy/datasets/{dataset.id}/ledger",
     }
+
+
+def per_image_budget(dataset: PrivateDataset) -> dict[str, Any] | None:
+    """What the dataset's images have left, as a distribution over its privacy units: one number would hide
+    that a re-uploaded image may be nearly spent while the new ones are untouched."""
+    seen, images = set(), []
+    for image in dataset.images.order_by("name"):
+        if image.unit_id not in seen:
+            seen.add(image.unit_id)
+            images.append(image)
+    if not images:
+        return None  # uploaded before per-image accounting; indexed when its next job is submitted
+    policy = units.tenant_budget(dataset.tenant)
+    states = unit_ledger.assess(policy, dataset, images, None)
+    return {"units": len(states), "epsilon_left": unit_ledger.spread([s.epsilon_left for s in states]),
+            "epsilon_spent": unit_ledger.spread([s.epsilon_spent for s in states]),
+            "epsilon_total_tenant": policy.epsilon_total, "delta": policy.delta, "accountant": policy.accountant}
 
 
 def ledger_entry_to_dict(entry: BudgetLedgerEntry) -> dict[str, Any]:

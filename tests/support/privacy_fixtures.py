@@ -25,10 +25,11 @@ def clean_ledger(transactional_db) -> Iterator[None]:  # type: ignore[no-untyped
     yield
     from django.db import connection
 
-    from privacy.db_triggers import TABLE, ledger_maintenance
+    from privacy.db_triggers import TABLE, UNIT_TABLE, ledger_maintenance
 
     if connection.vendor == "sqlite":
         with ledger_maintenance(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {UNIT_TABLE}")
             cursor.execute(f"DELETE FROM {TABLE}")
 
 
