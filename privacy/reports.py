@@ -1,12 +1,14 @@
 """The private fine-tuning section of a tenant's compliance period report: every job of the period with its
-dataset, guarantee, the dataset's ledger total and the membership-inference audit (numbers as fixed-decimal
+dataset, guarantee, the dataset's ledger total, what its training images have spent in all (the max over them
+of each image's ε composed over every job that trained on it or a copy: the per-image guarantee, which the
+job's own ε understates for a re-used image) and the membership-inference audit (numbers as fixed-decimal
 strings, like the rest of the signed report)."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from privacy import ledger
+from privacy import ledger, unit_ledger, units
 from privacy.models import PrivateFinetuneJob
 from webapp.accounts.models import Tenant
 
@@ -20,6 +22,7 @@ def privacy_jobs_section(tenant: Tenant, start: datetime, end: datetime) -> list
             .select_related("dataset").order_by("created_at"))
     budgets: dict[str, ledger.Budget] = {}
     rows = []
+    policy = units.tenant_budget(tenant)
     for job in jobs:
         dataset = job.dataset
         if str(dataset.id) not in budgets:
@@ -27,6 +30,7 @@ def privacy_jobs_section(tenant: Tenant, start: datetime, end: datetime) -> list
         budget, result = budgets[str(dataset.id)], job.result_card or {}
         reservation = ledger.reservation_of(job)
         mia = result.get("membership_inference", {})
+        per_image = unit_ledger.spent_by_units(unit_ledger.trained_units(reservation), policy) if reservation else []
         rows.append({
             "job_id": str(job.id), "state": job.state, "submitted_at": job.created_at.isoformat(),
             "submitted_by": job.created_by, "dataset_id": str(dataset.id), "dataset_name": dataset.name,
@@ -34,6 +38,8 @@ def privacy_jobs_section(tenant: Tenant, start: datetime, end: datetime) -> list
             "target_epsilon": _fixed(job.config.get("target_epsilon")), "delta": f"{job.config.get('delta'):g}",
             "epsilon_reserved": _fixed(reservation.epsilon_job if reservation else None),
             "epsilon_spent": _fixed(result.get("privacy", {}).get("epsilon")),
+            "epsilon_per_image_max": _fixed(max(per_image)) if per_image else None,
+            "images_trained": len(per_image), "delta_per_image": f"{policy.delta:g}",
             "dataset_ledger": {"epsilon_spent": _fixed(budget.epsilon_spent),
                                "epsilon_total": _fixed(budget.epsilon_total), "delta": f"{budget.delta:g}",
                                "accountant": budget.accountant},

@@ -81,7 +81,9 @@ def render_pdf(report: dict[str, Any], pictures: Sequence[tuple[str, bytes]]) ->
         for job in jobs:
             ledger = job["dataset_ledger"]
             rows.append([job["submitted_at"][:19], Paragraph(job["dataset_name"], small), job["state"],
-                         f"{job['epsilon_spent'] or '—'} / {job['target_epsilon'] or '—'}", job["delta"],
+                         Paragraph(f"{job['epsilon_spent'] or '—'} / {job['target_epsilon'] or '—'}"
+                                   + (f" (per image max {job['epsilon_per_image_max']})"
+                                      if job.get("epsilon_per_image_max") else ""), small), job["delta"],
                          f"{ledger['epsilon_spent']} of {ledger['epsilon_total']}",
                          f"{job['mia_auc']['private'] or '—'} / {job['mia_auc']['nonprivate'] or '—'}"])
         story.append(_table(rows, [28 * mm, 30 * mm, 14 * mm, 26 * mm, 12 * mm, 30 * mm, 34 * mm]))

@@ -48,3 +48,7 @@ class JobCreateSerializer(StrictSerializer):
     max_grad_norm = serializers.FloatField(required=False, min_value=1e-6, max_value=1e6, default=1.0)
     learning_rate = serializers.FloatField(required=False, min_value=1e-9, max_value=10, default=0.05)
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
+    drop_exhausted = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Leave out the images whose privacy budget this job would pass and train on the rest, "
+                  "instead of refusing the job.")

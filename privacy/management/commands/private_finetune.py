@@ -47,6 +47,8 @@ class Command(BaseCommand):
         parser.add_argument("--lr", type=float, default=0.05, help="learning rate (SGD with momentum)")
         parser.add_argument("--base-detector", default="synthetic-image")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--drop-exhausted", action="store_true",
+                            help="leave out the images whose privacy budget this job would pass, train on the rest")
         parser.add_argument("--wait", action="store_true", help="follow the job's progress until it ends")
         parser.add_argument("--in-process", action="store_true", help="run the job here instead of on a worker")
         parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait with --wait")
@@ -64,7 +66,7 @@ class Command(BaseCommand):
         eager = app.conf.task_always_eager
         app.conf.task_always_eager = eager or o["in_process"]  # in-process: runs when its submission commits
         try:
-            job = jobs.submit_job(actor, dataset, **params)
+            job = jobs.submit_job(actor, dataset, drop_exhausted=o["drop_exhausted"], **params)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         finally:
