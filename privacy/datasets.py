@@ -81,8 +81,13 @@ def _check_image(name: str, data: bytes, max_pixels: int) -> None:
         raise DatasetError(f"{name} is not a readable image ({exc}): remove or re-export it") from exc
 
 
-def inspect_zip(path: Path, *, max_files: int, max_bytes: int, max_pixels: int) -> list[LabelledImage]:
-    """The dataset's images with their labels, after validating the whole archive."""
+def inspect_zip(path: Path, *, max_files: int, max_bytes: int, max_pixels: int,
+                require: Sequence[str] = tuple(LABELS)) -> list[LabelledImage]:
+    """The dataset's images with their labels, after validating the whole archive.
+
+    ``require`` names the folders that must hold images: both for training data; only ``real`` for a
+    calibration set, where known-synthetic images are optional.
+    """
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -111,9 +116,10 @@ def inspect_zip(path: Path, *, max_files: int, max_bytes: int, max_pixels: int) 
             total += len(data)
             _check_image(info.filename, data, max_pixels)
             members.append(LabelledImage(info.filename, label))
-    for name, label in LABELS.items():
-        if not any(m.label == label for m in members):
-            raise DatasetError(f"the {name}/ folder is empty or missing: a dataset needs both real/ and fake/ images")
+    for name in require:
+        if not any(m.label == LABELS[name] for m in members):
+            needs = " and ".join(f"{n}/" for n in require)
+            raise DatasetError(f"the {name}/ folder is empty or missing: this upload needs images in {needs}")
     return sorted(members, key=lambda m: m.name)
 
 
