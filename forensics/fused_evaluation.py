@@ -18,7 +18,7 @@ import numpy as np
 from detectors.base import MediaInput, MediaType
 from detectors.training.data import image_files
 from forensics.fusion import fuse
-from forensics.pipeline import _detector, applicable_detectors
+from forensics.pipeline import applicable_detectors, detector_for
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def verdict_rates(folder: Path, limit: int = 200, seed: int = 0,
                   progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Fused verdicts over up to ``limit`` images of ``folder``, and how often each detector flagged."""
     names = applicable_detectors(MediaType.IMAGE)
-    detectors = [_detector(name, None) for name in names]
+    detectors = [detector_for(name, None) for name in names]
     files = _sample(folder, limit, seed)
     verdicts: Counter[str] = Counter()
     flagged: Counter[str] = Counter()

@@ -73,6 +73,9 @@ class Analysis(models.Model):
     review_state = models.CharField(max_length=20, choices=ReviewState.choices, default=ReviewState.UNREVIEWED,
                                     db_index=True)
     provenance = models.JSONField(default=dict)
+    # The tenant's calibration whose thresholds decided the verdict; None = the shipped operating points.
+    calibration = models.ForeignKey("Calibration", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="analyses")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -141,3 +144,66 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="one_idempotency_key_per_tenant")]
+
+
+class Calibration(models.Model):
+    """A tenant's own operating point: thresholds fitted on its known-real (and known-synthetic) media.
+
+    A calibration is a job (queued -> running -> done | failed | refused) and, once done, a version the tenant
+    can activate; at most one is active per tenant, and retiring it returns the tenant to the shipped
+    thresholds. Rows are never deleted: every analysis names the calibration that decided it.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"
+
+    class Source(models.TextChoices):
+        REVIEWED = "reviewed", "Reviewed items"
+        FILES = "files", "Uploaded files"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="calibrations")
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    target_fpr = models.FloatField()
+    members = models.JSONField(default=list, help_text="[{sha256, path, media_type, label}] (label 0 real, 1 synthetic)")
+    real_count = models.PositiveIntegerField(default=0)
+    fake_count = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
+    stage = models.CharField(max_length=80, blank=True)
+    progress = models.FloatField(default=0.0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, help_text="forensics.operating_points.OperatingPoint.as_dict()")
+    thresholds = models.JSONField(default=dict, help_text="detector name -> threshold, for the detectors it changed")
+    is_active = models.BooleanField(default=False)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "version"], name="one_calibration_version_per_tenant"),
+            models.UniqueConstraint(fields=["tenant"], condition=models.Q(is_active=True),
+                                    name="one_active_calibration_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"calibration v{self.version} ({self.state})"
+
+    def summary(self) -> dict:
+        """What an analysis, an audit event and a report say about this calibration."""
+        return {"id": str(self.id), "version": self.version, "target_fpr": self.target_fpr,
+                "created_at": self.created_at.isoformat() if self.created_at else None,
+                "expected_fpr": (self.result.get("fused") or {}).get("expected_fpr"),
+                "fpr_interval": (self.result.get("fused") or {}).get("fpr_interval")}

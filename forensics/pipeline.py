@@ -23,7 +23,8 @@ from detectors.device import resolve_device
 from detectors.registry import add_detector_modules, create_detector, detectors_for
 from forensics.detector_options import options_fingerprint, options_for
 from forensics.fusion import fuse
-from forensics.models import Analysis, DetectorResult
+from forensics.models import Analysis, Calibration, DetectorResult
+from forensics.operating_point_use import active_calibration, apply_operating_point
 from forensics.public_errors import public_reason
 from forensics.signals import analysis_finished
 from provenance.audit import append_event
@@ -102,7 +103,8 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
         fail(analysis, _describe(exc, analysis))
 
 
-def _detector(name: str, tenant: Any) -> Detector:
+def detector_for(name: str, tenant: Any) -> Detector:
+    """The loaded detector for this tenant's options (cached per worker: weights load once)."""
     options = options_for(tenant, name)
     key = (name, options_fingerprint(options))
     if key in _detector_cache:
@@ -161,14 +163,16 @@ def run_detection_stage(analysis_id: str) -> None:
             metadata={"properties": item.properties, "provenance": analysis.provenance},
         )
         names = applicable_detectors(media_type)
+        # The tenant's own operating point, fixed for the whole analysis (an activation mid-run waits for the next).
+        calibration = active_calibration(analysis.tenant)
         findings: list[Finding] = []
         models: list[dict[str, Any]] = []
         marks: list[dict[str, Any]] = []
         for index, name in enumerate(names):
             report_progress(analysis, f"running {name}", 0.35 + 0.6 * index / len(names))
-            detector = _detector(name, analysis.tenant)
-            finding = detector.predict([media])[0]
+            detector = detector_for(name, analysis.tenant)
             info = detector.model_info()
+            finding = apply_operating_point(detector.predict([media])[0], calibration, info)
             evidence = dict(finding.evidence)
             if finding.artifacts:
                 evidence["artifacts"] = store_artifacts(analysis, finding)
@@ -186,17 +190,20 @@ def run_detection_stage(analysis_id: str) -> None:
         if marks:  # watermarks are provenance too: list them beside C2PA
             analysis.provenance = {**analysis.provenance, "watermarks": marks}
             Analysis.objects.filter(pk=analysis.pk).update(provenance=analysis.provenance)
-        finalize(analysis, findings, models)
+        used = calibration if any((f.evidence.get("operating_point") or {}).get("applied") for f in findings) else None
+        finalize(analysis, findings, models, used)
     except Exception as exc:  # noqa: BLE001
         fail(analysis, _describe(exc, analysis))
 
 
-def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str, Any]]) -> None:
+def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str, Any]],
+             calibration: Calibration | None = None) -> None:
+    """Record the fused verdict and the calibration whose thresholds decided it (None = the shipped ones)."""
     fused = fuse(findings)
     with transaction.atomic():
         updated = Analysis.objects.filter(pk=analysis.pk, state=State.RUNNING).update(
             state=State.DONE, stage="done", progress=1.0, verdict=fused.verdict, score=fused.score,
-            verdict_reason=fused.reason, finished_at=timezone.now(),
+            verdict_reason=fused.reason, finished_at=timezone.now(), calibration=calibration,
         )
         if not updated:
             return
@@ -204,7 +211,9 @@ def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str,
             analysis.tenant, "system:worker", "analysis.completed",
             item_id=str(analysis.item_id), analysis_id=str(analysis.id),
             payload={"verdict": fused.verdict, "score": fused.score,
-                     "findings": [{"detector": f.detector, "label": f.label.value, "score": f.score} for f in findings]},
+                     "findings": [{"detector": f.detector, "label": f.label.value, "score": f.score,
+                                   "threshold": f.threshold} for f in findings],
+                     "operating_point": calibration.summary() if calibration else "shipped"},
             model_versions=models,
         )
         _announce_when_committed(analysis)

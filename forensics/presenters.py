@@ -1,9 +1,10 @@
-"""The one JSON shape of an analysis, shared by the API, the CLI and the UI."""
+"""The one JSON shape of an analysis (and of a calibration), shared by the API, the CLI and the UI."""
 from __future__ import annotations
 
 from typing import Any
 
-from forensics.models import Analysis
+from forensics.models import Analysis, Calibration
+from forensics.operating_point_use import expected_fpr
 
 
 def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
@@ -42,9 +43,30 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
              "created_at": r.created_at.isoformat()}
             for r in analysis.reviews.all()
         ],
+        "operating_point": expected_fpr(analysis) if analysis.state == Analysis.State.DONE else None,
         "error": analysis.error or None,
         "source": analysis.source,
         "submitted_by": analysis.submitted_by,
         "created_at": analysis.created_at.isoformat(),
         "finished_at": analysis.finished_at.isoformat() if analysis.finished_at else None,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def calibration_to_dict(calibration: Calibration) -> dict[str, Any]:
+    """A calibration without its member list (which can run to thousands of entries)."""
+    return {
+        "id": str(calibration.id), "version": calibration.version, "name": calibration.name,
+        "source": calibration.source, "state": calibration.state, "stage": calibration.stage,
+        "progress": round(calibration.progress, 3), "error": calibration.error or None,
+        "target_fpr": calibration.target_fpr, "real_items": calibration.real_count,
+        "synthetic_items": calibration.fake_count, "active": calibration.is_active,
+        "thresholds": calibration.thresholds,
+        "detectors": calibration.result.get("detectors", {}), "fused": calibration.result.get("fused"),
+        "created_by": calibration.created_by, "created_at": _iso(calibration.created_at),
+        "finished_at": _iso(calibration.finished_at), "activated_at": _iso(calibration.activated_at),
+        "retired_at": _iso(calibration.retired_at),
     }

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from forensics.calibrations import recover_stale_calibrations
 from forensics.models import Analysis
 from forensics.pipeline import fail
 from provenance.audit import append_event
@@ -46,4 +47,11 @@ def recover_stale_analyses(now: datetime | None = None) -> dict[str, int]:
         counts["reenqueued"] += 1
     if any(counts.values()):
         log.warning("stale analyses recovered", extra=counts)
+    return counts
+
+
+def recover_stale_jobs() -> dict[str, int]:
+    """Every forensics job kind the sweeper looks after: analyses, then calibrations."""
+    counts = recover_stale_analyses()
+    counts.update({f"calibrations_{k}": v for k, v in recover_stale_calibrations().items()})
     return counts

@@ -1,10 +1,10 @@
-"""Celery tasks: thin wrappers over ``forensics.pipeline`` and ``forensics.recovery``."""
+"""Celery tasks: thin wrappers over ``forensics.pipeline``, ``forensics.calibrations`` and ``forensics.recovery``."""
 from __future__ import annotations
 
 from celery import shared_task
 from celery.signals import worker_ready
 
-from forensics import pipeline, recovery
+from forensics import calibrations, pipeline, recovery
 
 
 @shared_task(bind=True, name="forensics.tasks.run_provenance_stage")
@@ -18,11 +18,17 @@ def run_detection_stage(analysis_id: str) -> None:
     pipeline.run_detection_stage(analysis_id)
 
 
+@shared_task(bind=True, name="forensics.tasks.run_calibration")
+def run_calibration(self, calibration_id: str) -> None:  # type: ignore[no-untyped-def]
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    calibrations.run_calibration(calibration_id, redelivered=redelivered)
+
+
 @shared_task(name="forensics.tasks.recover_stale_analyses")
 def recover_stale_analyses() -> dict[str, int]:
-    return recovery.recover_stale_analyses()
+    return recovery.recover_stale_jobs()
 
 
 @worker_ready.connect
 def _recover_on_start(**_: object) -> None:
-    recovery.recover_stale_analyses()
+    recovery.recover_stale_jobs()

@@ -182,6 +182,12 @@ FORENSICS_DEVICE = env_str("FORENSICS_DEVICE", "auto")  # auto | cpu | cuda | cu
 FORENSICS_MAX_ATTEMPTS = env_int("FORENSICS_MAX_ATTEMPTS", 3)
 # An analysis whose worker stopped heartbeating for this long is requeued.
 FORENSICS_STALE_AFTER_SECONDS = env_int("FORENSICS_STALE_AFTER_SECONDS", 300)
+# Per-tenant calibration (forensics.calibrations): the fewest known-real items a detector must have judged
+# before its threshold is fitted, the bootstrap draws behind the expected false-positive rate, and the
+# largest calibration set accepted.
+FORENSICS_CALIBRATION_MIN_REAL = env_int("FORENSICS_CALIBRATION_MIN_REAL", 200)
+FORENSICS_CALIBRATION_BOOTSTRAP = env_int("FORENSICS_CALIBRATION_BOOTSTRAP", 200)
+FORENSICS_CALIBRATION_MAX_ITEMS = env_int("FORENSICS_CALIBRATION_MAX_ITEMS", 5000)
 # Unset, the two earlier text detectors stay out of the verdict: on chat-model text (held-out M4 Llama-2-chat)
 # text-supervised flags 14% of human texts at its threshold and text-binoculars' shipped small pair catches 1% of
 # machine texts (README, "LLM-generated text"); text-lm-features replaces both. A deployer who brings a bigger
@@ -283,6 +289,7 @@ CELERY_TASK_ROUTES = {
     "forensics.tasks.run_detection_stage": {"queue": "gpu"},
     # Sweeps and checkpoints run on their own queue, so a backlog of uploads never delays them.
     "forensics.tasks.recover_stale_analyses": {"queue": "control"},
+    "forensics.tasks.run_calibration": {"queue": "gpu"},
     "provenance.tasks.checkpoint_audit_chains": {"queue": "control"},
     "provenance.tasks.run_report_export": {"queue": "cpu"},
     "privacy.tasks.run_private_finetune": {"queue": "gpu"},

@@ -152,12 +152,12 @@ def test_detectors_are_cached_per_tenant_options_and_bounded(actor, other_tenant
     settings.FORENSICS_TENANT_DETECTOR_PROVIDERS = ["tests.forensics.test_pipeline.tenant_threshold_option"]
     pipeline._detector_cache.clear()
     try:
-        mine, theirs = pipeline._detector("test-tunable", actor.tenant), pipeline._detector("test-tunable", other_tenant)
+        mine, theirs = pipeline.detector_for("test-tunable", actor.tenant), pipeline.detector_for("test-tunable", other_tenant)
         assert (mine.threshold, theirs.threshold) == (0.4, 0.6)
-        assert pipeline._detector("test-tunable", actor.tenant) is mine
-        pipeline._detector("test-brightness", actor.tenant)
+        assert pipeline.detector_for("test-tunable", actor.tenant) is mine
+        pipeline.detector_for("test-brightness", actor.tenant)
         assert len(pipeline._detector_cache) == 2  # the least recently used instance was unloaded
-        assert pipeline._detector("test-tunable", actor.tenant) is mine
+        assert pipeline.detector_for("test-tunable", actor.tenant) is mine
     finally:
         unregister_detector("test-tunable")
         pipeline._detector_cache.clear()

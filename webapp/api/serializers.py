@@ -68,6 +68,9 @@ class AnalysisSerializer(serializers.Serializer):
     detectors = DetectorResultSerializer(many=True)
     provenance = serializers.DictField()
     reviews = serializers.ListField(child=serializers.DictField())
+    operating_point = serializers.DictField(
+        allow_null=True, help_text="The thresholds behind the verdict (the tenant's calibration, or the shipped ones) "
+                                   "and the false-positive rate to expect from them; null until the analysis is done")
     error = serializers.CharField(allow_null=True)
     source = serializers.CharField()
     submitted_by = serializers.CharField()

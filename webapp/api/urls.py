@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from webapp.api import batch, openapi, privacy_views, views, webhooks  # noqa: F401 - openapi registers the auth scheme
+from webapp.api import batch, calibration_views, openapi, privacy_views, views, webhooks  # noqa: F401 - openapi registers the auth scheme
 
 app_name = "api"
 urlpatterns = [
@@ -15,6 +15,11 @@ urlpatterns = [
     path("reports", views.Reports.as_view(), name="reports"),
     path("reports/<uuid:pk>", views.ReportDetail.as_view(), name="report"),
     path("reports/<uuid:pk>/download", views.ReportDownload.as_view(), name="report_download"),
+    path("calibrations", calibration_views.CalibrationListCreate.as_view(), name="calibrations"),
+    path("calibrations/active", calibration_views.OperatingPoint.as_view(), name="operating_point"),
+    path("calibrations/<uuid:pk>", calibration_views.CalibrationDetail.as_view(), name="calibration"),
+    path("calibrations/<uuid:pk>/activate", calibration_views.CalibrationActivate.as_view(),
+         name="calibration_activate"),
     path("webhooks", webhooks.WebhookListCreate.as_view(), name="webhooks"),
     path("webhooks/<uuid:pk>", webhooks.WebhookDetail.as_view(), name="webhook"),
     path("webhooks/<uuid:pk>/deliveries", webhooks.WebhookDeliveries.as_view(), name="webhook_deliveries"),

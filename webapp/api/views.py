@@ -38,7 +38,7 @@ FILTERS = ("state", "verdict", "media_type")
 def tenant_analyses(request: Request) -> QuerySet[Analysis]:
     return (
         Analysis.objects.filter(tenant=request.actor.tenant)
-        .select_related("item")
+        .select_related("item", "calibration")
         .prefetch_related("detector_results", "reviews")
     )
 
