@@ -62,14 +62,32 @@ def render_pdf(report: dict[str, Any], pictures: Sequence[tuple[str, bytes]]) ->
                   f"{_metric(info, 'test_tpr_at_threshold')} / {_metric(info, 'test_fpr_at_threshold')}"]
                  for name, info in sorted(report["model_versions"].items())]
         story += [_table(rows), Spacer(1, 4 * mm)]
+    calibrations = report.get("calibrations") or []
+    story.append(Paragraph("Operating points", styles["Heading2"]))
+    if calibrations:
+        rows = [["calibration", "fitted on", "target FPR", "expected FPR (95% interval)", "thresholds"]]
+        for c in calibrations:
+            lo, hi = c.get("fpr_interval") or [None, None]
+            expected = c.get("expected_fpr")
+            rows.append([f"v{c['version']} {c['id'][:8]}", f"{c['real_items']} real, {c['synthetic_items']} synthetic",
+                         f"{100 * c['target_fpr']:g}%",
+                         "—" if expected is None else f"{100 * expected:.1f}% ({100 * (lo or 0):.1f}–{100 * (hi or 0):.1f}%)",
+                         Paragraph(", ".join(f"{k} {v:.4f}" for k, v in sorted(c["thresholds"].items())), small)])
+        story.append(_table(rows, [26 * mm, 34 * mm, 18 * mm, 40 * mm, 62 * mm]))
+    unnamed = sum(1 for item in report["items"] if item.get("operating_point", "").startswith("shipped"))
+    story.append(Paragraph(f"{unnamed} item(s) were judged at the shipped thresholds of the model cards; "
+                           f"{len(report['items']) - unnamed} at a calibration of this tenant (column 'op').", small))
+    story.append(Spacer(1, 4 * mm))
     story.append(Paragraph("Items", styles["Heading2"]))
-    rows = [["submitted", "sha256", "type", "verdict", "score", "C2PA", "mark", "review"]]
+    rows = [["submitted", "sha256", "type", "verdict", "score", "op", "C2PA", "mark", "review"]]
     for item in report["items"][:MAX_ITEM_ROWS]:
         review = f"{item['review_decision']} by {item['reviewer']}: {item['review_reason']}" if item["review_decision"] else ""
+        op = item.get("operating_point", "")
+        op = op.split(" (")[0].replace("tenant calibration ", "") if not op.startswith("shipped") else "shipped"
         rows.append([item["submitted_at"][:19], item["sha256"][:12], item["media_type"], item["verdict"] or item["state"],
-                     item["score"] or "—", item["c2pa_state"] or "—", item["machine_readable_mark"] or "",
+                     item["score"] or "—", op, item["c2pa_state"] or "—", item["machine_readable_mark"] or "",
                      Paragraph(review, small)])
-    story.append(_table(rows, [28 * mm, 20 * mm, 12 * mm, 24 * mm, 12 * mm, 16 * mm, 22 * mm, 46 * mm]))
+    story.append(_table(rows, [28 * mm, 20 * mm, 12 * mm, 24 * mm, 12 * mm, 12 * mm, 14 * mm, 18 * mm, 40 * mm]))
     if len(report["items"]) > MAX_ITEM_ROWS:
         story.append(Paragraph(f"… {len(report['items']) - MAX_ITEM_ROWS} more items in the JSON/CSV export.", small))
     jobs = report.get("private_finetuning_jobs") or []

@@ -32,6 +32,7 @@ SCHEMA = "media-forensics/period-report/v1"
 CSV_COLUMNS = (
     "analysis_id", "submitted_at", "finished_at", "sha256", "media_type", "state", "verdict", "score",
     "c2pa_state", "machine_readable_mark", "review_decision", "reviewer", "review_reason", "model_versions",
+    "operating_point",
 )
 
 
@@ -68,6 +69,23 @@ def _mark_found(analysis: Analysis) -> str:
     return ";".join(found)
 
 
+def operating_point_label(analysis: Analysis) -> str:
+    """Which thresholds decided the verdict: the tenant's calibration (named) or the shipped model cards'."""
+    calibration = analysis.calibration
+    if calibration is None:
+        return "shipped thresholds (model cards)"
+    fitted = calibration.finished_at.date().isoformat() if calibration.finished_at else "?"
+    return (f"tenant calibration v{calibration.version} ({calibration.id}, target FPR "
+            f"{100 * calibration.target_fpr:g}%, fitted {fitted})")
+
+
+def _calibrations(analyses: list[Analysis]) -> list[dict[str, Any]]:
+    used = {a.calibration_id: a.calibration for a in analyses if a.calibration_id}
+    return [{**c.summary(), "thresholds": c.thresholds, "real_items": c.real_count,
+             "synthetic_items": c.fake_count, "fused": (c.result or {}).get("fused")}
+            for c in sorted(used.values(), key=lambda c: c.version)]
+
+
 def _row(analysis: Analysis) -> dict[str, Any]:
     review = analysis.reviews.first()
     return {
@@ -88,6 +106,7 @@ def _row(analysis: Analysis) -> dict[str, Any]:
             f"{r.detector}@{r.version}:{(r.model_info.get('weights_sha256') or '')[:16]}"
             for r in analysis.detector_results.all()
         ),
+        "operating_point": operating_point_label(analysis),
         # DSA statement-of-reasons fields
         "automated_detection": True,
         "automated_decision": "partially" if review else "fully",
@@ -100,9 +119,10 @@ def build_period_report(tenant: Tenant, start: datetime, end: datetime, *, verdi
                         actor: str = "system") -> dict[str, Any]:
     """A period report; with ``analysis`` it is the forensic report of that one analysis."""
     qs = (Analysis.objects.filter(tenant=tenant, created_at__gte=start, created_at__lt=end)
-          .select_related("item").prefetch_related("detector_results", "reviews").order_by("created_at"))
+          .select_related("item", "calibration").prefetch_related("detector_results", "reviews")
+          .order_by("created_at"))
     if analysis:
-        qs = Analysis.objects.filter(tenant=tenant, pk=analysis).select_related("item").prefetch_related(
+        qs = Analysis.objects.filter(tenant=tenant, pk=analysis).select_related("item", "calibration").prefetch_related(
             "detector_results", "reviews")
     if verdict:
         qs = qs.filter(verdict=verdict)
@@ -141,12 +161,16 @@ def build_period_report(tenant: Tenant, start: datetime, end: datetime, *, verdi
             "max": f"{max(turnaround):.3f}" if turnaround else None,
         },
         "model_versions": models,
+        # the tenant calibrations whose thresholds decided verdicts in this report (none: shipped thresholds)
+        "calibrations": _calibrations(analyses),
         "items": rows,
         "private_finetuning_jobs": [] if analysis else privacy_jobs_section(tenant, start, end),
         "evidence_limits": [
             "Metadata can be stripped or forged; it is a weak signal.",
             "Heatmaps show where a network looked, not what is fake.",
-            "Detector scores are calibrated on the model's own held-out data; see each model card.",
+            "Detector scores are calibrated on the model's own held-out data; see each model card. Where a tenant "
+            "calibration decided a verdict, its thresholds and expected false-positive rate are listed under "
+            "calibrations.",
         ],
     }
 

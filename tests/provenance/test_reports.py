@@ -240,3 +240,30 @@ def test_csv_safe_quotes_every_formula_start(cell: str) -> None:
     from provenance.reports import csv_safe
 
     assert csv_safe(cell) == "'" + cell and csv_safe("a=1") == "a=1" and csv_safe(None) is None
+
+
+def test_reports_name_the_calibration_behind_each_verdict(tenant, tmp_path, settings) -> None:
+    """Period and per-item reports (JSON, and the PDF renders) say which thresholds decided each verdict."""
+    import numpy as np
+
+    from forensics import calibrations
+    from tests.forensics.test_calibrations import calibrate, gray_png
+
+    settings.FORENSICS_CALIBRATION_MIN_REAL = 40
+    settings.FORENSICS_CALIBRATION_BOOTSTRAP = 20
+    actor = system_actor(tenant, "user:admin")
+    shipped = services.submit_chunks(actor, [gray_png(0.7, 1)], original_name="before.png")
+    calibration = calibrations.activate(actor, calibrate(actor, tmp_path, list(np.linspace(0.4, 0.8, 40))))
+    tuned = services.submit_chunks(actor, [gray_png(0.7, 2)], original_name="after.png")
+
+    client = compliance_api(tenant)
+    report = json.loads(b"".join(export(client, format="json").streaming_content))
+    by_id = {row["analysis_id"]: row for row in report["items"]}
+    assert by_id[str(shipped.id)]["operating_point"].startswith("shipped thresholds")
+    assert by_id[str(tuned.id)]["operating_point"].startswith(f"tenant calibration v{calibration.version} ({calibration.id}")
+    assert [c["id"] for c in report["calibrations"]] == [str(calibration.id)]
+    assert report["calibrations"][0]["thresholds"] == calibration.thresholds
+
+    item = json.loads(b"".join(export(client, format="json", analysis=str(tuned.id)).streaming_content))
+    assert item["kind"] == "item" and item["items"][0]["operating_point"].startswith("tenant calibration")
+    assert export(client, format="pdf", analysis=str(tuned.id)).status_code == 200
