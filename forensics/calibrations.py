@@ -119,8 +119,8 @@ def _check_set(members: Sequence[dict[str, Any]]) -> tuple[int, int]:
 def create_calibration(actor: Actor, members: Sequence[dict[str, Any]], *, source: str,
                        target_fpr: float = 0.01, name: str = "") -> Calibration:
     """Record a calibration set and queue its job (after the transaction commits)."""
-    if not actor.can("admin"):
-        raise PermissionError("calibrating the tenant's operating point needs the 'admin' scope")
+    if not actor.can("calibrate"):
+        raise PermissionError("calibrating the tenant's operating point needs the 'calibrate' scope")
     if not (isinstance(target_fpr, (int, float)) and 0.001 <= target_fpr <= 0.2):
         raise CalibrationError(f"target false-positive rate {target_fpr!r} must be between 0.001 and 0.2 "
                                "(e.g. 0.01 for 1%)")
@@ -295,8 +295,8 @@ def recover_stale_calibrations(now: datetime | None = None) -> dict[str, int]:
 
 def activate(actor: Actor, calibration: Calibration) -> Calibration:
     """Make ``calibration`` the tenant's operating point; the one active before is retired."""
-    if not actor.can("admin"):
-        raise PermissionError("changing the tenant's operating point needs the 'admin' scope")
+    if not actor.can("calibrate"):
+        raise PermissionError("changing the tenant's operating point needs the 'calibrate' scope")
     with transaction.atomic():
         calibration = Calibration.objects.select_for_update().get(pk=calibration.pk, tenant=actor.tenant)
         if calibration.state != State.DONE:
@@ -315,8 +315,8 @@ def activate(actor: Actor, calibration: Calibration) -> Calibration:
 
 def use_shipped(actor: Actor) -> Calibration | None:
     """Return the tenant to the shipped thresholds; the calibration that was active (if any) is retired."""
-    if not actor.can("admin"):
-        raise PermissionError("changing the tenant's operating point needs the 'admin' scope")
+    if not actor.can("calibrate"):
+        raise PermissionError("changing the tenant's operating point needs the 'calibrate' scope")
     with transaction.atomic():
         return _retire_active(actor)
 

@@ -142,9 +142,9 @@ def test_a_file_an_upload_would_refuse_is_named(tmp_path) -> None:
 
 def test_only_admins_calibrate_or_switch(tenant, tmp_path, small_sets) -> None:
     moderator = Actor(tenant, "user:mod", "moderator", frozenset({"analyse", "read", "review"}))
-    with pytest.raises(PermissionError, match="admin"):
+    with pytest.raises(PermissionError, match="calibrate"):
         calibrations.create_calibration(moderator, [], source="files")
-    with pytest.raises(PermissionError, match="admin"):
+    with pytest.raises(PermissionError, match="calibrate"):
         calibrations.use_shipped(moderator)
 
 

@@ -51,6 +51,7 @@ class ApiKey(models.Model):
         REVIEW = "review", "Record review decisions"
         EXPORT = "export", "Export reports"
         WEBHOOKS = "webhooks", "Manage webhooks and see their deliveries"
+        CALIBRATE = "calibrate", "Calibrate and switch the tenant's detector thresholds"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)

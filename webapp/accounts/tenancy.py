@@ -22,7 +22,7 @@ class Actor:
 _ROLE_SCOPES = {
     Role.MODERATOR: frozenset({"analyse", "read", "review"}),
     Role.COMPLIANCE: frozenset({"read", "export"}),
-    Role.ADMIN: frozenset({"analyse", "read", "review", "export", "admin", "webhooks"}),
+    Role.ADMIN: frozenset({"analyse", "read", "review", "export", "admin", "webhooks", "calibrate"}),
 }
 
 

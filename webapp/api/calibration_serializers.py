@@ -26,6 +26,10 @@ class CalibrationCreateSerializer(StrictSerializer):
         return attrs
 
 
+class NoBodySerializer(StrictSerializer):
+    """Activation takes no fields (refuses any, like every request here); declared so OPTIONS can say so."""
+
+
 class CalibrationSerializer(serializers.Serializer):
     """Read-only; the representation comes from ``forensics.presenters.calibration_to_dict``."""
 

@@ -1,6 +1,6 @@
 """REST API for per-tenant calibration: create (a worker job), follow, activate, return to the shipped thresholds.
 
-Reading needs ``read``; creating and switching operating points needs ``admin``. Every query is scoped to the
+Reading needs ``read``; creating and switching operating points needs ``calibrate`` (tenant admins have it). Every query is scoped to the
 caller's tenant, so another tenant's ids answer 404.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from privacy.datasets import DatasetError, inspect_zip
 from webapp.api.calibration_serializers import (
     CalibrationCreateSerializer,
     CalibrationSerializer,
+    NoBodySerializer,
     OperatingPointSerializer,
 )
 from webapp.api.errors import problem
@@ -65,7 +66,7 @@ def _zip_members(upload: UploadedFile) -> list[dict]:
 
 class CalibrationListCreate(generics.GenericAPIView):
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
-    required_scopes = {"GET": "read", "POST": "admin"}
+    required_scopes = {"GET": "read", "POST": "calibrate"}
     serializer_class = CalibrationCreateSerializer
 
     def get_queryset(self) -> QuerySet[Calibration]:
@@ -106,7 +107,8 @@ class CalibrationDetail(generics.GenericAPIView):
 class CalibrationActivate(generics.GenericAPIView):
     """Make this finished calibration the tenant's operating point (the active one is retired)."""
 
-    required_scopes = {"POST": "admin"}
+    required_scopes = {"POST": "calibrate"}
+    serializer_class = NoBodySerializer  # describes the (empty) request to OPTIONS
 
     @extend_schema(request=None, responses={200: CalibrationSerializer})
     def post(self, request: Request, pk: str) -> Response:
@@ -121,7 +123,7 @@ class CalibrationActivate(generics.GenericAPIView):
 class OperatingPoint(generics.GenericAPIView):
     """GET the tenant's operating point; DELETE returns to the shipped thresholds (the active one is retired)."""
 
-    required_scopes = {"GET": "read", "DELETE": "admin"}
+    required_scopes = {"GET": "read", "DELETE": "calibrate"}
 
     @extend_schema(responses={200: OperatingPointSerializer})
     def get(self, request: Request) -> Response:
