@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.ui import privacy_views, views, webhook_views
+from webapp.ui import calibration_views, privacy_views, views, webhook_views
 
 app_name = "ui"
 urlpatterns = [
@@ -19,6 +19,10 @@ urlpatterns = [
     path("privacy/datasets/<uuid:pk>/jobs", privacy_views.privacy_submit, name="privacy_submit"),
     path("privacy/datasets/<uuid:pk>/budget", privacy_views.privacy_budget, name="privacy_budget"),
     path("privacy/jobs/<uuid:pk>/", privacy_views.privacy_job, name="privacy_job"),
+    path("calibration/", calibration_views.calibrations_home, name="calibrations"),
+    path("calibration/shipped", calibration_views.calibration_use_shipped, name="calibration_use_shipped"),
+    path("calibration/<uuid:pk>/", calibration_views.calibration_detail, name="calibration"),
+    path("calibration/<uuid:pk>/activate", calibration_views.calibration_activate, name="calibration_activate"),
     path("items/<uuid:pk>/", views.item, name="item"),
     path("items/<uuid:pk>/status", views.item_status, name="item_status"),
     path("items/<uuid:pk>/review", views.review, name="review"),

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from forensics import services
 from forensics.ingest.errors import IngestError
 from forensics.models import Analysis, MediaItem, Review, ReviewState, Verdict
+from forensics.operating_point_use import expected_fpr
 from forensics.pipeline import artifact_path, media_path
 from forensics.presenters import analysis_to_dict
 from forensics.reviews import ReviewError, needs_second_review, record_review, record_reviews
@@ -144,8 +145,8 @@ def _neighbours(analysis: Analysis) -> tuple[str | None, str | None]:
 def item(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request)
     analysis = get_object_or_404(
-        Analysis.objects.select_related("item").prefetch_related("detector_results", "reviews"), pk=pk,
-        tenant=actor.tenant,
+        Analysis.objects.select_related("item", "calibration").prefetch_related("detector_results", "reviews"),
+        pk=pk, tenant=actor.tenant,
     )
     data = analysis_to_dict(analysis)
     results = list(analysis.detector_results.all())
@@ -172,6 +173,8 @@ def item(request: HttpRequest, pk: str) -> HttpResponse:
         "span_views": evidence.span_views(text, results),
         "media_ratio": f"{width} / {height}" if width and height else "",
         "newer": newer, "older": older,
+        # the false-positive rate behind the verdict: the tenant's calibration, or the model cards' own
+        "expected_fpr": expected_fpr(analysis) if analysis.verdict else None,
         "metadata": data["provenance"].get("metadata", {}),
         "provenance_json": json.dumps(data["provenance"], indent=2, ensure_ascii=False),
     })
