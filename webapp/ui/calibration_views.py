@@ -2,7 +2,8 @@
 calibration's thresholds and ROC plot, activating it, and returning to the shipped thresholds.
 
 Everyone in the tenant may read (a moderator should see which operating point decides the verdicts);
-creating and switching operating points needs ``admin``, checked here and again by the services.
+creating and switching operating points needs ``calibrate`` (tenant admins), checked here and again by the
+services.
 """
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ from webapp.ui.access import console_actor
 from webapp.ui.roc_svg import roc_plot
 
 PENDING = (Calibration.State.QUEUED, Calibration.State.RUNNING)
-# Tenant admins calibrate. The services may check a narrower scope of their own (admins hold it too), so the
-# console asks for the role-level one: a console user is always a member with a role, never an API key.
-CALIBRATE = "admin"
+# The scope the services check (tenant admins hold it): checking it here too turns a refusal into a 403 page
+# before any work, and shows the actions only to those who may use them.
+CALIBRATE = "calibrate"
 LIST_SIZE = 50
 
 
