@@ -138,6 +138,7 @@ def test_create_from_reviewed_items_see_the_roc_activate_and_return_to_shipped(
     assert not calibration.is_active and calibration.retired_at is not None
     assert "Calibration v1 retired" in response.content.decode()
     assert "the shipped thresholds" in response.content.decode()
+    assert '<span class="badge">retired</span>' in response.content.decode()
 
 
 def test_without_synthetic_items_the_page_says_what_a_roc_needs(admin_client, tenant, eager_celery,

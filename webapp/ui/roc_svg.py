@@ -70,7 +70,7 @@ class RocPlot:
         """The fused operating point as a diamond, told apart from the detectors' circles without colour."""
         if self.fused is None:
             return ""
-        x, y, r = self.fused.x, self.fused.y, 8
+        x, y, r = self.fused.x, self.fused.y, 10
         return f"{x},{y - r} {x + r},{y} {x},{y + r} {x - r},{y}"
 
     @property
