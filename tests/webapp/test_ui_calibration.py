@@ -7,6 +7,7 @@ score and the reviewed items below make a set whose thresholds can be worked out
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -157,6 +158,16 @@ def test_a_running_calibration_shows_its_progress_and_refreshes(moderator_client
     assert 'data-refresh="2"' in moderator_client.get("/calibration/").content.decode()
 
 
+def test_a_refused_calibration_says_why_and_cannot_be_activated(admin_client, tenant) -> None:
+    refused = finished(tenant, state="refused", result={}, thresholds={},
+                       error="no detector judged at least 200 of the real items (test-gated judged 0)")
+    page = admin_client.get(f"/calibration/{refused.pk}/").content.decode()
+    assert "Refused</th><td>no detector judged at least 200" in page
+    assert ">Activate</button>" not in page and "data-refresh" not in page
+    response = admin_client.post(f"/calibration/{refused.pk}/activate", follow=True)
+    assert "Calibration v1 is refused; only a finished calibration can be activated" in response.content.decode()
+
+
 def test_a_moderator_may_not_create_activate_or_switch(moderator_client, tenant) -> None:
     calibration = finished(tenant)
     assert moderator_client.get(f"/calibration/{calibration.pk}/").status_code == 200
@@ -182,6 +193,23 @@ def test_the_item_page_names_the_shipped_operating_point(moderator_client, eager
     page = moderator_client.get(upload["Location"]).content.decode()
     assert "Expected false-positive rate:" in page and "shipped thresholds" in page
     assert 'href="/calibration/">calibrate on your own media' in page
+
+
+def test_the_pages_keep_to_the_content_security_policy(admin_client, tenant) -> None:
+    """The ROC is inline SVG: no script, no event handler, no style attribute, nothing from elsewhere."""
+    result = {"target_fpr": 0.01, "fused": {"fpr_in_sample": 0.01, "tpr": 0.9, "reachable": True},
+              "detectors": {"test-brightness": {"status": "calibrated", "roc": [[0, 0], [0.01, 0.9], [1, 1]],
+                                                "fpr_in_sample": 0.01, "tpr": 0.9, "auc": 0.95}}}
+    calibration = finished(tenant, fake_count=20, result=result)
+    for url in ("/calibration/", f"/calibration/{calibration.pk}/"):
+        response = admin_client.get(url)
+        html = response.content.decode()
+        assert response.status_code == 200 and "script-src 'self'" in response["Content-Security-Policy"]
+        assert all("src=" in attrs and not body.strip()
+                   for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.S))
+        assert not re.search(r"\s(on[a-z]+|style)\s*=", html) and "javascript:" not in html
+        assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing loaded from another origin
+    assert '<svg class="roc"' in html
 
 
 def test_the_roc_plot_maps_rates_onto_the_axes() -> None:
