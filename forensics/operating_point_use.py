@@ -51,10 +51,12 @@ def expected_fpr(analysis: Analysis) -> dict[str, Any]:
     shipped = [r.model_info.get("test_fpr_at_threshold") for r in analysis.detector_results.all()
                if isinstance(r.model_info.get("test_fpr_at_threshold"), (int, float))]
     value = max(shipped) if shipped else None
+    text = ("not measured: these detectors' model cards state no false-positive rate (shipped thresholds)"
+            if value is None else
+            _percent_text(value, None, "at most, per detector, on our held-out real photos (shipped thresholds; "
+                                       "not measured on your media: calibrate to know)"))
     return {"source": "shipped", "calibration": None, "expected_fpr": value, "interval": None,
-            "target_fpr": None,
-            "text": _percent_text(value, None, "per detector on our held-out real photos (shipped thresholds; "
-                                               "not measured on your media)")}
+            "target_fpr": None, "text": text}
 
 
 def _percent_text(value: float | None, interval: Sequence[float] | None, where: str) -> str:
