@@ -61,7 +61,7 @@ def test_behind_the_proxy_http_redirects_and_https_gets_hsts(client, settings, d
     assert secure.status_code == 200 and secure["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-CONSOLE_PAGES = ["/", "/upload/", "/reports/", "/webhooks/", "/privacy/"]
+CONSOLE_PAGES = ["/", "/upload/", "/reports/", "/webhooks/", "/privacy/", "/calibration/"]
 
 
 @pytest.mark.parametrize("url", CONSOLE_PAGES + ["/login/"])
