@@ -4,8 +4,9 @@ Life cycle: ``submit_job`` plans the DP mechanism and, in one transaction holdin
 reserves it in the ledger and queues the job or records the refusal. A worker (``run_job``, Celery queue
 "gpu") claims it, trains the private model (checkpointed every epoch; a re-run resumes from the checkpoint
 and takes no second reservation), trains the non-private baseline on the same data and config, runs the
-membership-inference audit on both, registers the private model as the tenant's active detector version and
-deletes the baseline's weights: the non-private model memorises, so it is measured and never kept.
+membership-inference audit on both (members: every image the model's lineage trained on, see
+``privacy.lineage``), registers the private model as the tenant's active detector version and deletes the
+baseline's weights: the non-private model memorises, so it is measured and never kept.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from detectors.cards import card_path, sha256_file
 from detectors.device import resolve_device
 from detectors.registry import add_detector_modules
 from forensics.public_errors import public_reason
-from privacy import dataset_store, ledger, unit_ledger, units
+from privacy import dataset_store, ledger, lineage, unit_ledger, units
 from privacy.accounting import Mechanism
 from privacy.checkpoint import STATE as CHECKPOINT_STATE
 from privacy.dataset_store import splits, zip_path
@@ -273,11 +274,26 @@ def _train_audit_register(job: PrivateFinetuneJob) -> None:
     baseline = finetune(baseline_config, train, holdout, workdir / "baseline", models_dir, on_progress=recorder,
                         device=device)
     recorder.enter("audit")
-    audit = audit_models(config.base_detector, private.weights_path, baseline.weights_path, train, holdout, device)
+    audit = lineage_audit(job, config, private, baseline, device)
     card = {**private.card, "comparison_nonprivate": _comparison(private, baseline),
             "membership_inference_audit": audit}
     card["privacy"] = {**card["privacy"], "per_image": per_image_spend(reservation)}
     complete(job, private, card, audit)
+
+
+def lineage_audit(job: PrivateFinetuneJob, config: FinetuneConfig, private: FinetuneResult,
+                  baseline: FinetuneResult, device: str) -> dict[str, Any]:
+    """The membership-inference audit against the composed leakage: members are the units any job of the
+    model's lineage trained on, non-members holdout images none of them did (``privacy.lineage``)."""
+    sets = lineage.audit_sets(job)
+    if not sets.members or not sets.non_members:  # the model is still registered; the card says why no audit
+        return {"base_detector": config.base_detector, "members_definition": sets.definition(), "private": None,
+                "nonprivate": None, "this_job_members": {}, "private_closer_to_chance": None,
+                "skipped": "no holdout image is left that no job of the lineage trained on" if sets.members
+                           else "the lineage trained on no image"}
+    return audit_models(config.base_detector, private.weights_path, baseline.weights_path,
+                        lineage.load(sets.members), lineage.load(sets.non_members), device, own=sets.own,
+                        definition=sets.definition())
 
 
 def per_image_spend(reservation: ledger.BudgetLedgerEntry) -> dict[str, Any]:
@@ -311,7 +327,8 @@ def _result_card(version: TenantDetectorVersion, card: dict[str, Any]) -> dict[s
                                           "sample_rate", "steps", "epochs", "expected_batch_size", "max_grad_norm",
                                           "sampling", "unit_of_privacy", "per_image")},
         "utility_holdout": card["comparison_nonprivate"]["metrics_holdout"],
-        "membership_inference": {k: card["membership_inference_audit"][k] for k in ("private", "nonprivate")},
+        "membership_inference": {k: card["membership_inference_audit"].get(k) for k in (
+            "private", "nonprivate", "members_definition", "this_job_members", "skipped")},
         "training_data": card.get("training_data", {}),
         "resumed_at_epochs": card.get("training", {}).get("resumed_at_epochs", []),
     }
@@ -352,7 +369,11 @@ def complete(job: PrivateFinetuneJob, result: FinetuneResult, card: dict[str, An
             "mechanism": {"noise_multiplier": p["noise_multiplier"], "sample_rate": p["sample_rate"],
                           "steps": p["steps"]},
             "weights_sha256": sha, "utility_holdout": result_card["utility_holdout"],
-            "membership_inference_auc": {k: v["auc"] for k, v in result_card["membership_inference"].items()}},
+            "membership_inference_auc": {k: (result_card["membership_inference"][k] or {}).get("auc")
+                                         for k in ("private", "nonprivate")},
+            "membership_inference_members": {k: (result_card["membership_inference"]["members_definition"] or {})
+                                             .get(k) for k in ("name", "members", "members_this_job",
+                                                               "non_members")}},
             model_versions=[{"name": detector, "version": version.version, "weights_sha256": sha,
                              "tenant_specific": True}])
     shutil.rmtree(job_dir(job), ignore_errors=True)  # checkpoints and the non-private baseline's weights

@@ -1,7 +1,8 @@
 """The private fine-tuning section of a tenant's compliance period report: every job of the period with its
 dataset, guarantee, the dataset's ledger total, what its training images have spent in all (the max over them
 of each image's ε composed over every job that trained on it or a copy: the per-image guarantee, which the
-job's own ε understates for a re-used image) and the membership-inference audit (numbers as fixed-decimal
+job's own ε understates for a re-used image) and the membership-inference audit with the member definition
+it used (every image the model's lineage trained on, ``privacy.lineage``) and its counts (numbers as fixed-decimal
 strings, like the rest of the signed report)."""
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ from webapp.accounts.models import Tenant
 
 def _fixed(value: Any) -> str | None:
     return None if value is None else f"{float(value):.4f}"
+
+
+def _members(mia: dict[str, Any]) -> dict[str, Any] | None:
+    """Which images the audit's attack counted as members (``privacy.lineage``), with the counts; None for a
+    job audited before the lineage definition, whose members were its own training split."""
+    defined = mia.get("members_definition")
+    if not defined:
+        return None
+    return {k: defined.get(k) for k in ("name", "what", "members", "members_this_job", "members_earlier_jobs_only",
+                                        "non_members", "holdout_dropped_trained_by_lineage")}
 
 
 def privacy_jobs_section(tenant: Tenant, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -47,6 +58,7 @@ def privacy_jobs_section(tenant: Tenant, start: datetime, end: datetime) -> list
                         "nonprivate": _fixed(mia.get("nonprivate", {}).get("auc"))},
             "mia_tpr_at_1pct_fpr": {"private": _fixed(mia.get("private", {}).get("tpr_at_1pct_fpr")),
                                     "nonprivate": _fixed(mia.get("nonprivate", {}).get("tpr_at_1pct_fpr"))},
+            "mia_members": _members(mia),
             "weights_sha256": result.get("weights_sha256"), "error": job.error or None,
         })
     return rows

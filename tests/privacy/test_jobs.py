@@ -47,6 +47,8 @@ def test_a_job_trains_audits_and_registers_a_tenant_version(actor, dataset_zip) 
     mia = result["membership_inference"]
     assert mia["private"]["members"] == 18 and mia["private"]["non_members"] == 6 and 0 <= mia["nonprivate"]["auc"] <= 1
     assert card["membership_inference_audit"]["private"] == mia["private"]
+    assert mia["members_definition"]["name"] == "lineage" and mia["members_definition"]["lineage_jobs"] == [str(job.id)]
+    assert mia["this_job_members"]["private"] == mia["private"]  # no earlier job: the lineage is this job
     assert card["comparison_nonprivate"]["metrics_holdout"] == utility
     # The registered weights are the card's, and the job's scratch (checkpoints, baseline weights) is gone.
     version = TenantDetectorVersion.objects.get(tenant=actor.tenant, detector="synthetic-image", active=True)

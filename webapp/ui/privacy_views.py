@@ -131,7 +131,13 @@ def privacy_job(request: HttpRequest, pk: str) -> HttpResponse:
                          (utility.get("base") or {}).get(key)))
         for label, key in (("Membership-inference AUC (0.5 = no leak)", "auc"),
                            ("Attack TPR at 1% FPR", "tpr_at_1pct_fpr"), ("Attack TPR at 0.1% FPR", "tpr_at_01pct_fpr")):
-            rows.append((label, mia["private"].get(key), mia["nonprivate"].get(key), None))
+            if mia.get("private"):
+                rows.append((label, mia["private"].get(key), mia["nonprivate"].get(key), None))
+        own = mia.get("this_job_members") or {}
+        defined = mia.get("members_definition") or {}
+        if own.get("private") and defined.get("members_earlier_jobs_only"):
+            rows.append(("Attack AUC on this job's own training images", own["private"].get("auc"),
+                         own["nonprivate"].get("auc"), None))
     return render(request, "ui/privacy_job.html", {
         "job": job, "p": job.progress, "result": result, "rows": rows,
         "percent": round(100 * float(job.progress.get("fraction", 0))),
