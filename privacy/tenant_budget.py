@@ -5,6 +5,8 @@ reserved budget against the tenant's units, because every unit is composed at th
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from privacy.accounting import ACCOUNTANTS
@@ -47,3 +49,12 @@ def set_tenant_budget(actor: Actor, *, epsilon_total: float | None | object = UN
                                         "accountant": policy.accountant},
             "datasets_capped_by_it": above})
     return policy
+
+
+def describe(policy: TenantPrivacyBudget) -> dict[str, Any]:
+    """The budget as the API and the console show it."""
+    capped = (PrivateDataset.objects.filter(tenant_id=policy.tenant_id, epsilon_total__gt=policy.epsilon_total)
+              .count() if policy.epsilon_total is not None else 0)
+    return {"epsilon_per_image": policy.epsilon_total, "delta": policy.delta, "accountant": policy.accountant,
+            "delta_fixed": UnitReservation.objects.filter(unit__tenant_id=policy.tenant_id).exists(),
+            "datasets_above": capped, "updated_at": policy.updated_at}

@@ -139,3 +139,63 @@ def test_a_zip_with_a_lying_size_header_is_a_400_and_leaves_nothing(api, tmp_pat
     assert "cannot be read from the zip" in response.json()["detail"]
     assert not PrivateDataset.objects.exists()
     assert files() == before
+
+
+def test_the_tenant_per_image_budget_is_read_by_all_and_set_by_admins_only(tenant, other_tenant, actor) -> None:
+    from privacy.units import tenant_budget
+    from provenance.models import AuditEvent
+    from webapp.accounts.keys import issue_api_key
+
+    admin, moderator = session_client(tenant, "boss", "admin"), session_client(tenant, "mod", "moderator")
+    read_only = APIClient()
+    read_only.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_api_key(tenant, 'ro', ['read']).plaintext}")
+    fresh = read_only.get("/api/v1/privacy/budget")
+    assert fresh.status_code == 200 and fresh.json()["epsilon_per_image"] is None
+    assert (fresh.json()["delta"], fresh.json()["accountant"], fresh.json()["delta_fixed"]) == (1e-5, "rdp", False)
+
+    response = admin.put("/api/v1/privacy/budget", {"epsilon_per_image": 4.0}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["epsilon_per_image"] == 4.0 and tenant_budget(tenant).epsilon_total == 4.0
+    assert moderator.get("/api/v1/privacy/budget").json()["epsilon_per_image"] == 4.0
+    event = AuditEvent.objects.get(tenant=tenant, action="privacy.tenant_budget_set")
+    assert event.actor == "user:boss" and event.payload["before"]["epsilon_total"] is None
+    assert event.payload["after"]["epsilon_total"] == 4.0
+
+    # Not an admin: refused, nothing changes, nothing is audited.
+    for client in (moderator, read_only):
+        refused = client.put("/api/v1/privacy/budget", {"epsilon_per_image": 99}, format="json")
+        assert refused.status_code == 403 and "admin" in refused.json()["detail"]
+    assert tenant_budget(tenant).epsilon_total == 4.0
+    assert AuditEvent.objects.filter(action="privacy.tenant_budget_set").count() == 1
+
+    # Another tenant's admin reads and sets only their own tenant's budget.
+    theirs = session_client(other_tenant, "globex-boss", "admin")
+    assert theirs.get("/api/v1/privacy/budget").json()["epsilon_per_image"] is None
+    assert theirs.put("/api/v1/privacy/budget", {"epsilon_per_image": 1.5}, format="json").status_code == 200
+    assert tenant_budget(tenant).epsilon_total == 4.0 and tenant_budget(other_tenant).epsilon_total == 1.5
+    assert AuditEvent.objects.get(tenant=other_tenant, action="privacy.tenant_budget_set").actor == "user:globex-boss"
+
+    # null removes the tenant's own cap.
+    assert admin.put("/api/v1/privacy/budget", {"epsilon_per_image": None},
+                     format="json").json()["epsilon_per_image"] is None
+
+
+@pytest.mark.parametrize("body", [{}, {"epsilon_per_image": -1}, {"epsilon_per_image": "lots"},
+                                  {"epsilon_per_image": 2, "delta": 0}, {"epsilon_per_image": 2, "delta": 1},
+                                  {"epsilon_per_image": 2, "accountant": "gdp"}, {"epsilon_per_image": 2, "eps": 3}])
+def test_a_bad_tenant_budget_is_a_400(tenant, body) -> None:  # type: ignore[no-untyped-def]
+    from privacy.units import tenant_budget
+
+    response = session_client(tenant, "boss", "admin").put("/api/v1/privacy/budget", body, format="json")
+    assert response.status_code == 400, response.content
+    assert tenant_budget(tenant).epsilon_total is None
+
+
+def test_the_tenant_budget_caps_datasets_and_fixes_delta_once_jobs_reserved(tenant, actor, dataset_zip) -> None:
+    admin = session_client(tenant, "boss", "admin")
+    dataset = upload_dataset(actor, dataset_zip, epsilon_total=8.0)
+    assert jobs.submit_job(actor, dataset, **JOB).state == "queued"
+    shown = admin.put("/api/v1/privacy/budget", {"epsilon_per_image": 5}, format="json").json()
+    assert shown["datasets_above"] == 1 and shown["delta_fixed"] is True
+    refused = admin.put("/api/v1/privacy/budget", {"epsilon_per_image": 5, "delta": 1e-6}, format="json")
+    assert refused.status_code == 400 and "cannot change once jobs have reserved" in refused.json()["detail"]

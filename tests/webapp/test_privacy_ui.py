@@ -62,3 +62,40 @@ def test_the_command_uploads_a_dataset_submits_a_job_and_is_refused_over_budget(
         call_command("private_finetune", "--tenant", "acme", "--dataset", str(dataset.pk), "--epsilon", "3",
                      "--epochs", "1", "--batch-size", "6")
     assert refused.value.code == 2 and "ask an admin to raise the budget" in capsys.readouterr().err
+
+
+def test_the_privacy_page_shows_the_per_image_budget_and_admins_set_it(client, tenant, other_tenant) -> None:
+    from privacy.units import tenant_budget
+    from provenance.models import AuditEvent
+
+    client.force_login(make_user(tenant, "boss", "admin"))
+    page = client.get("/privacy/").content.decode()
+    assert "Per-image privacy budget" in page and "no tenant cap is set" in page
+    assert 'action="/privacy/budget"' in page
+
+    response = client.post("/privacy/budget", {"epsilon_per_image": "3.5"})
+    assert response.status_code == 302 and response["Location"] == "/privacy/"
+    assert tenant_budget(tenant).epsilon_total == 3.5 and tenant_budget(other_tenant).epsilon_total is None
+    page = client.get("/privacy/").content.decode()
+    assert "ε = 3.5" in page and "Per-image privacy budget updated" in page
+    event = AuditEvent.objects.get(tenant=tenant, action="privacy.tenant_budget_set")
+    assert event.actor == "user:boss" and event.payload["after"]["epsilon_total"] == 3.5
+
+    refused = client.post("/privacy/budget", {"epsilon_per_image": "-2"})
+    assert refused.status_code == 400 and "epsilon_per_image" in refused.content.decode()
+    assert client.post("/privacy/budget", {}).status_code == 400 and tenant_budget(tenant).epsilon_total == 3.5
+    assert client.post("/privacy/budget", {"no_cap": "1"}).status_code == 302
+    assert tenant_budget(tenant).epsilon_total is None
+
+
+def test_a_moderator_sees_the_per_image_budget_but_cannot_set_it(client, tenant) -> None:
+    from privacy.tenant_budget import set_tenant_budget
+    from privacy.units import tenant_budget
+    from webapp.accounts.tenancy import system_actor
+
+    set_tenant_budget(system_actor(tenant, "system:cli"), epsilon_total=6.0)
+    client.force_login(make_user(tenant, "mod", "moderator"))
+    page = client.get("/privacy/").content.decode()
+    assert "ε = 6.0" in page and 'action="/privacy/budget"' not in page
+    assert client.post("/privacy/budget", {"epsilon_per_image": "60"}).status_code == 403
+    assert tenant_budget(tenant).epsilon_total == 6.0

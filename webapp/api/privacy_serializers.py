@@ -1,6 +1,7 @@
 """Request validation for the private fine-tuning API (``/api/v1/privacy/...``)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rest_framework import serializers
@@ -52,3 +53,35 @@ class JobCreateSerializer(StrictSerializer):
         required=False, default=False,
         help_text="Leave out the images whose privacy budget this job would pass and train on the rest, "
                   "instead of refusing the job.")
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise serializers.ValidationError("Must be a finite number.")
+    return value
+
+
+class TenantBudgetSetSerializer(StrictSerializer):
+    """PUT /api/v1/privacy/budget (tenant admins). ``epsilon_per_image`` null removes the tenant's own cap;
+    ``delta`` and ``accountant`` are fixed once any job has reserved budget against the tenant's images."""
+
+    epsilon_per_image = serializers.FloatField(
+        min_value=0, allow_null=True, validators=[_finite],
+        help_text="The most ε any one image (with its copies and near-copies) may spend over every job that "
+                  "trains on it; null: no tenant cap (each dataset's budget still caps its images).")
+    delta = serializers.FloatField(required=False, min_value=0, max_value=1, validators=[_finite])
+    accountant = serializers.ChoiceField(choices=list(ACCOUNTANTS), required=False)
+
+
+class TenantBudgetSerializer(serializers.Serializer):
+    """The tenant's per-image privacy budget."""
+
+    epsilon_per_image = serializers.FloatField(allow_null=True, help_text="null: the tenant set no cap of its own.")
+    delta = serializers.FloatField(help_text="Every image's jobs are composed at this δ.")
+    accountant = serializers.ChoiceField(choices=list(ACCOUNTANTS))
+    delta_fixed = serializers.BooleanField(
+        help_text="True once a job has reserved budget against the tenant's images: δ and the accountant can "
+                  "no longer change.")
+    datasets_above = serializers.IntegerField(
+        help_text="Datasets whose own budget is above the per-image ε, so the tenant's budget caps them.")
+    updated_at = serializers.DateTimeField()

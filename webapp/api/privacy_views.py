@@ -1,7 +1,7 @@
 """REST API for private fine-tuning: datasets (upload, budget, ledger), jobs (submit, progress), versions.
 
 Scopes: reading needs ``read``; uploading a dataset or submitting a job needs ``analyse`` (the same
-permission as submitting media); setting a budget needs ``admin``. Every query is scoped to the caller's
+permission as submitting media); setting a budget (a dataset's, or the tenant's per-image one) needs ``admin``. Every query is scoped to the caller's
 tenant, so another tenant's ids answer 404.
 """
 from __future__ import annotations
@@ -16,12 +16,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from privacy import dataset_store, jobs
+from privacy.tenant_budget import describe, set_tenant_budget
+from privacy.units import tenant_budget
 from privacy.datasets import DatasetError
 from privacy.models import BudgetLedgerEntry, PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
 from privacy.presenters import dataset_to_dict, job_to_dict, ledger_entry_to_dict, version_to_dict
 from webapp.api.errors import problem
 from webapp.api.parsers import SafeJSONParser
-from webapp.api.privacy_serializers import BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer
+from webapp.api.privacy_serializers import (BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer,
+                                           TenantBudgetSerializer, TenantBudgetSetSerializer)
 
 
 def tenant_datasets(request: Request) -> QuerySet[PrivateDataset]:
@@ -159,3 +162,31 @@ class VersionList(generics.GenericAPIView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([version_to_dict(v) for v in page])
+
+
+class TenantBudget(generics.GenericAPIView):
+    """The tenant's per-image privacy budget: GET it (``read``); PUT it (tenant admins, audited as
+    ``privacy.tenant_budget_set`` like ``manage.py privacy_budget``). No image, with its copies and
+    near-copies, may be composed past ``epsilon_per_image`` over every job that trains on it."""
+
+    parser_classes = [SafeJSONParser]
+    required_scopes = {"GET": "read", "PUT": "admin"}
+    serializer_class = TenantBudgetSetSerializer
+    pagination_class = None
+
+    @extend_schema(operation_id="privacy_budget_retrieve", responses={200: TenantBudgetSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(TenantBudgetSerializer(describe(tenant_budget(request.actor.tenant))).data)
+
+    @extend_schema(operation_id="privacy_budget_update", request=TenantBudgetSetSerializer,
+                   responses={200: TenantBudgetSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT})
+    def put(self, request: Request) -> Response:
+        form = TenantBudgetSetSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            policy = set_tenant_budget(request.actor, epsilon_total=data["epsilon_per_image"],
+                                       delta=data.get("delta"), accountant=data.get("accountant"))
+        except (ValueError, PermissionError) as exc:
+            return refused(exc)
+        return Response(TenantBudgetSerializer(describe(policy)).data)

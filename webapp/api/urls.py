@@ -30,6 +30,7 @@ urlpatterns = [
     path("privacy/jobs", privacy_views.JobListCreate.as_view(), name="privacy_jobs"),
     path("privacy/jobs/<uuid:pk>", privacy_views.JobDetail.as_view(), name="privacy_job"),
     path("privacy/versions", privacy_views.VersionList.as_view(), name="privacy_versions"),
+    path("privacy/budget", privacy_views.TenantBudget.as_view(), name="privacy_budget"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", permission_classes=[AllowAny]), name="redoc"),

@@ -1,4 +1,5 @@
-"""Console pages for private fine-tuning: datasets with their budget and ledger, job submission, live
+"""Console pages for private fine-tuning: the tenant's per-image budget (set by tenant admins), datasets with
+their budget and ledger, job submission, live
 progress and the result card (private vs non-private utility and membership-inference AUC side by side)."""
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from privacy import dataset_store, jobs, ledger
 from privacy.datasets import DatasetError
 from privacy.models import BudgetLedgerEntry, PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
 from privacy.presenters import dataset_to_dict
+from privacy.tenant_budget import describe, set_tenant_budget
+from privacy.units import tenant_budget
 from webapp.accounts.tenancy import Actor
-from webapp.api.privacy_serializers import BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer
+from webapp.api.privacy_serializers import (BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer,
+                                           TenantBudgetSetSerializer)
 from webapp.ui.access import console_actor
 
 PENDING = (PrivateFinetuneJob.State.QUEUED, PrivateFinetuneJob.State.RUNNING)
@@ -51,13 +55,43 @@ def privacy_home(request: HttpRequest) -> HttpResponse:
                 return redirect("ui:privacy_dataset", pk=dataset.pk)
         else:
             errors = form.errors
+    return _home_page(request, actor, errors, {})
+
+
+def _home_page(request: HttpRequest, actor: Actor, errors: dict[str, Any],
+               budget_errors: dict[str, Any]) -> HttpResponse:
     datasets = [dataset_to_dict(d) for d in PrivateDataset.objects.filter(tenant=actor.tenant)[:50]]
     recent = PrivateFinetuneJob.objects.filter(tenant=actor.tenant).select_related("dataset")[:20]
     versions = TenantDetectorVersion.objects.filter(tenant=actor.tenant)[:20]
     return render(request, "ui/privacy.html", {
         "datasets": datasets, "jobs": recent, "versions": versions, "errors": errors,
         "pending": any(j.state in PENDING for j in recent),
-    }, status=400 if errors else 200)
+        "tenant_budget": describe(tenant_budget(actor.tenant)), "budget_errors": budget_errors,
+        "can_admin": actor.can("admin"),
+    }, status=400 if errors or budget_errors else 200)
+
+
+@login_required
+@require_POST
+def privacy_tenant_budget(request: HttpRequest) -> HttpResponse:
+    """Set the tenant's per-image budget (tenant admins; audited as ``privacy.tenant_budget_set``)."""
+    actor = console_actor(request, "admin")
+    data = _fields(request, ("epsilon_per_image", "delta"))
+    if request.POST.get("no_cap"):
+        data["epsilon_per_image"] = None
+    elif "epsilon_per_image" not in data:
+        return _home_page(request, actor, {}, {"epsilon_per_image": [
+            "Give the per-image ε, or tick “no tenant cap”."]})
+    form = TenantBudgetSetSerializer(data=data)
+    if not form.is_valid():
+        return _home_page(request, actor, {}, form.errors)
+    v = form.validated_data
+    try:
+        set_tenant_budget(actor, epsilon_total=v["epsilon_per_image"], delta=v.get("delta"))
+    except (ValueError, PermissionError) as exc:
+        return _home_page(request, actor, {}, {"budget": [str(exc)]})
+    messages.success(request, "Per-image privacy budget updated (recorded in the audit trail).")
+    return redirect("ui:privacy")
 
 
 @login_required

@@ -15,6 +15,7 @@ urlpatterns = [
     path("webhooks/<uuid:pk>/deactivate", webhook_views.webhook_deactivate, name="webhook_deactivate"),
     path("webhooks/<uuid:pk>/test", webhook_views.webhook_test, name="webhook_test"),
     path("privacy/", privacy_views.privacy_home, name="privacy"),
+    path("privacy/budget", privacy_views.privacy_tenant_budget, name="privacy_tenant_budget"),
     path("privacy/datasets/<uuid:pk>/", privacy_views.privacy_dataset, name="privacy_dataset"),
     path("privacy/datasets/<uuid:pk>/jobs", privacy_views.privacy_submit, name="privacy_submit"),
     path("privacy/datasets/<uuid:pk>/budget", privacy_views.privacy_budget, name="privacy_budget"),
