@@ -53,6 +53,9 @@ class Analysis(models.Model):
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
+        # Provenance done, the detection message sent: in a queue, not on a worker. Never swept as a crash
+        # (a slow or restarting GPU worker is not a dead one); a message lost for long is re-sent.
+        WAITING = "waiting", "Waiting for a detection worker"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 

@@ -93,14 +93,47 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
         Analysis.objects.filter(pk=analysis.pk).update(provenance=analysis.provenance)
         report_progress(analysis, "provenance done", 0.3)
         if applicable_detectors(media_type):
-            report_progress(analysis, "waiting for a detection worker", 0.35)
-            from forensics.tasks import run_detection_stage
-
-            run_detection_stage.delay(str(analysis.id))
+            send_to_detection(analysis)
         else:
             finalize(analysis, [], [])
     except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
         fail(analysis, _describe(exc, analysis))
+
+
+def send_to_detection(analysis: Analysis) -> None:
+    """Hand the job to the detection queue and mark it ``waiting`` (not a crash candidate while it waits)."""
+    from forensics.tasks import run_detection_stage
+
+    now = timezone.now()
+    Analysis.objects.filter(pk=analysis.pk, state__in=[State.RUNNING, State.WAITING]).update(
+        state=State.WAITING, stage="waiting for a detection worker", progress=0.35, heartbeat_at=now)
+    analysis.state, analysis.heartbeat_at = State.WAITING, now
+    run_detection_stage.delay(str(analysis.id))
+
+
+def resend_to_detection(analysis: Analysis) -> None:
+    """Send a waiting job's detection message again (the sweeper's remedy for a lost one)."""
+    from forensics.tasks import run_detection_stage
+
+    try:
+        run_detection_stage.delay(str(analysis.id))
+        log.warning("detection message re-sent", extra={"analysis": str(analysis.id)})
+    except Exception as exc:  # noqa: BLE001 - the broker may be down; the next sweep tries again
+        log.error("could not re-send the detection message", extra={"analysis": str(analysis.id), "error": str(exc)})
+
+
+def claim_detection(analysis_id: str, *, redelivered: bool = False) -> Analysis | None:
+    """Atomically move a waiting job to running on this detection worker; None if it is not waiting.
+
+    Duplicate messages (a re-sent one whose original finally arrived) find the job already taken and do
+    nothing. A message the broker redelivers after a detection worker died may take a ``running`` job back.
+    """
+    claimable = [State.WAITING, State.RUNNING] if redelivered else [State.WAITING]
+    if not Analysis.objects.filter(pk=analysis_id, state__in=claimable).update(
+            state=State.RUNNING, stage="detection", heartbeat_at=timezone.now()):
+        log.info("detection not claimable; skipping", extra={"analysis": analysis_id})
+        return None
+    return Analysis.objects.select_related("item", "tenant").get(pk=analysis_id)
 
 
 def detector_for(name: str, tenant: Any) -> Detector:
@@ -148,8 +181,8 @@ def store_artifacts(analysis: Analysis, finding: Finding) -> dict[str, str]:
     return stored
 
 
-def run_detection_stage(analysis_id: str) -> None:
-    analysis = Analysis.objects.select_related("item", "tenant").filter(pk=analysis_id, state=State.RUNNING).first()
+def run_detection_stage(analysis_id: str, *, redelivered: bool = False) -> None:
+    analysis = claim_detection(analysis_id, redelivered=redelivered)
     if analysis is None:
         return
     try:

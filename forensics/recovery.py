@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from forensics.calibrations import recover_stale_calibrations
 from forensics.models import Analysis
-from forensics.pipeline import fail
+from forensics.pipeline import fail, resend_to_detection
 from provenance.audit import append_event
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,17 @@ def recover_stale_analyses(now: datetime | None = None) -> dict[str, int]:
                          payload={"attempts": analysis.attempts, "last_heartbeat": analysis.heartbeat_at.isoformat()})
             enqueue(analysis)
             counts["requeued"] += 1
+
+    # Jobs waiting for a detection worker are not crashed: a backlog or a restarting GPU worker is normal.
+    # Only a message that may have been lost (no worker took it for FORENSICS_WAITING_RESEND_SECONDS) is sent
+    # again, at most once per window, without counting an attempt; a duplicate finds the job taken.
+    resend_before = now - timedelta(seconds=settings.FORENSICS_WAITING_RESEND_SECONDS)
+    counts["resent"] = 0
+    for analysis in Analysis.objects.filter(state=State.WAITING, heartbeat_at__lt=resend_before):
+        if Analysis.objects.filter(pk=analysis.pk, state=State.WAITING, heartbeat_at=analysis.heartbeat_at).update(
+                heartbeat_at=now):
+            resend_to_detection(analysis)
+            counts["resent"] += 1
 
     # Queued jobs whose message may have been lost (broker down at submit time).
     for analysis in Analysis.objects.filter(state=State.QUEUED, created_at__lt=cutoff, started_at__isnull=True):

@@ -13,9 +13,10 @@ def run_provenance_stage(self, analysis_id: str) -> None:  # type: ignore[no-unt
     pipeline.run_provenance_stage(analysis_id, redelivered=redelivered)
 
 
-@shared_task(name="forensics.tasks.run_detection_stage")
-def run_detection_stage(analysis_id: str) -> None:
-    pipeline.run_detection_stage(analysis_id)
+@shared_task(bind=True, name="forensics.tasks.run_detection_stage")
+def run_detection_stage(self, analysis_id: str) -> None:  # type: ignore[no-untyped-def]
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    pipeline.run_detection_stage(analysis_id, redelivered=redelivered)
 
 
 @shared_task(bind=True, name="forensics.tasks.run_calibration")

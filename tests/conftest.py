@@ -124,7 +124,7 @@ def database_url() -> str:
 class WorkerProcess:
     """A real ``celery worker`` subprocess consuming the test broker and database."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, queues: str = "cpu,gpu,control") -> None:
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -135,7 +135,7 @@ class WorkerProcess:
             **(extra_env or {}),
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "cpu,gpu,control", "--pool", "solo",
+            [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", queues, "--pool", "solo",
              "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=REPO, env=env,
         )
@@ -172,8 +172,8 @@ def worker_factory(transactional_db) -> Iterator[type[WorkerProcess]]:  # type: 
     started: list[WorkerProcess] = []
 
     class Factory(WorkerProcess):
-        def __init__(self, extra_env: dict[str, str] | None = None) -> None:
-            super().__init__(extra_env)
+        def __init__(self, extra_env: dict[str, str] | None = None, queues: str = "cpu,gpu,control") -> None:
+            super().__init__(extra_env, queues)
             started.append(self)
 
     yield Factory

@@ -182,6 +182,9 @@ FORENSICS_DEVICE = env_str("FORENSICS_DEVICE", "auto")  # auto | cpu | cuda | cu
 FORENSICS_MAX_ATTEMPTS = env_int("FORENSICS_MAX_ATTEMPTS", 3)
 # An analysis whose worker stopped heartbeating for this long is requeued.
 FORENSICS_STALE_AFTER_SECONDS = env_int("FORENSICS_STALE_AFTER_SECONDS", 300)
+# A job waiting for a detection worker this long without being taken gets its message sent again (lost
+# messages); waiting is never counted as a crash.
+FORENSICS_WAITING_RESEND_SECONDS = env_int("FORENSICS_WAITING_RESEND_SECONDS", 1800)
 # Per-tenant calibration (forensics.calibrations): the fewest known-real items a detector must have judged
 # before its threshold is fitted, the bootstrap draws behind the expected false-positive rate, and the
 # largest calibration set accepted.

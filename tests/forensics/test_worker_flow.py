@@ -52,6 +52,33 @@ def test_a_job_survives_its_worker_being_killed(worker_factory, api, tenant, tmp
     assert verify_chain(tenant).ok
 
 
+def test_items_wait_for_an_absent_detection_worker_then_finish(worker_factory, api, tenant, settings) -> None:
+    """No GPU worker for longer than the stale window: the item waits (never swept as a crash), then finishes."""
+    from django.utils import timezone
+
+    from forensics.recovery import recover_stale_jobs
+
+    env = {"FORENSICS_STALE_AFTER_SECONDS": "1"}
+    worker_factory(env, queues="cpu,control")
+    response = api.post("/api/v1/analyses", {"file": _upload("w.jpg", jpeg_bytes(seed=13))}, format="multipart")
+    analysis_id = response.json()["id"]
+    wait_for(lambda: state_of(analysis_id) == "waiting", what="provenance to finish and the job to wait")
+    waited_since = Analysis.objects.get(pk=analysis_id).heartbeat_at
+    wait_for(lambda: (timezone.now() - waited_since).total_seconds() > 2, what="the stale window to pass")
+    settings.FORENSICS_STALE_AFTER_SECONDS = 1  # the sweep in this process uses the workers' window
+    counts = recover_stale_jobs()
+    assert (counts["requeued"], counts["failed"], counts["resent"]) == (0, 0, 0)
+    waiting = Analysis.objects.get(pk=analysis_id)
+    assert (waiting.state, waiting.attempts) == ("waiting", 1)
+    assert api.get(f"/api/v1/analyses/{analysis_id}").json()["state"] == "waiting"
+
+    worker_factory(env, queues="gpu")  # the detection worker comes back
+    wait_for(lambda: state_of(analysis_id) in ("done", "failed"), what="the detection worker to finish the job")
+    finished = Analysis.objects.get(pk=analysis_id)
+    assert (finished.state, finished.attempts) == ("done", 1), finished.error
+    assert verify_chain(tenant).ok
+
+
 def _upload(name: str, data: bytes):  # type: ignore[no-untyped-def]
     from django.core.files.uploadedfile import SimpleUploadedFile
 

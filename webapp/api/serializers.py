@@ -49,7 +49,8 @@ class AnalysisSerializer(serializers.Serializer):
     """Read-only; the representation comes from ``forensics.presenters`` (one shape everywhere)."""
 
     id = serializers.UUIDField()
-    state = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    state = serializers.ChoiceField(choices=["queued", "running", "waiting", "done", "failed"],
+                                    help_text="waiting: provenance done, in the queue for a detection worker")
     stage = serializers.CharField()
     progress = serializers.FloatField()
     attempts = serializers.IntegerField()

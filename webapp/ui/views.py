@@ -46,7 +46,7 @@ def items(request: HttpRequest) -> HttpResponse:
         "media_types": MediaItem.MEDIA_TYPES, "sorts": [(k, label) for k, (label, _) in queue.SORTS.items()],
         "detectors": queue.detector_names(actor.tenant), "decisions": Review.Decision.choices,
         "can_review": actor.can("review"),
-        "pending": any(a.state in ("queued", "running") for a in page),
+        "pending": any(a.state not in Analysis.TERMINAL_STATES for a in page),
     })
 
 
