@@ -15,14 +15,14 @@ dies, always ending in a recorded state):
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Max
 from django.utils import timezone
 
 from detectors.base import FindingLabel, MediaInput, MediaType
@@ -38,6 +38,7 @@ from forensics.public_errors import public_reason
 from forensics.services import current_limits
 from provenance.audit import append_event
 from webapp.accounts.models import Tenant
+from webapp import job_lifecycle as lifecycle
 from webapp.accounts.tenancy import Actor
 
 log = logging.getLogger(__name__)
@@ -154,34 +155,11 @@ def enqueue(calibration: Calibration) -> None:
 # ----------------------------------------------------------------------------------------------- the job
 
 
-def _claim(calibration_id: str, redelivered: bool) -> Calibration | None:
-    claimable = [State.QUEUED, State.RUNNING] if redelivered else [State.QUEUED]
-    now = timezone.now()
-    if not Calibration.objects.filter(pk=calibration_id, state__in=claimable).update(
-            state=State.RUNNING, stage="starting", attempts=F("attempts") + 1, started_at=now, heartbeat_at=now,
-            progress=0.0, error=""):
-        return None
-    calibration = Calibration.objects.select_related("tenant").get(pk=calibration_id)
-    if calibration.attempts > settings.FORENSICS_MAX_ATTEMPTS:
-        _finish(calibration, State.FAILED, error=f"gave up after {calibration.attempts - 1} attempts: "
-                                                 "the worker stopped each time")
-        return None
-    return calibration
-
-
-def _progress(calibration: Calibration, stage: str, progress: float) -> None:
-    """What the worker is doing; doubles as the heartbeat the sweeper watches."""
-    Calibration.objects.filter(pk=calibration.pk).update(stage=stage[:80], progress=round(progress, 4),
-                                                         heartbeat_at=timezone.now())
-
-
 def _finish(calibration: Calibration, state: str, *, error: str = "", result: dict | None = None,
             thresholds: dict | None = None) -> None:
+    """End the job and say so in the audit trail (only the first ending counts)."""
     with transaction.atomic():
-        updated = Calibration.objects.filter(pk=calibration.pk, state__in=[State.QUEUED, State.RUNNING]).update(
-            state=state, stage=state, progress=1.0 if state == State.DONE else calibration.progress,
-            error=error, result=result or {}, thresholds=thresholds or {}, finished_at=timezone.now())
-        if updated:
+        if lifecycle.finish(calibration, state, error=error, result=result or {}, thresholds=thresholds or {}):
             payload: dict[str, Any] = {"calibration_id": str(calibration.id), "version": calibration.version}
             if error:
                 payload["error"] = error
@@ -224,7 +202,7 @@ def _score(calibration: Calibration) -> tuple[list[DetectorScores], dict[str, di
                     shipped.setdefault(name, finding.threshold)
                 positive_only[name] = positive_only.get(name, False) or finding.positive_only
             done += len(chunk)
-            _progress(calibration, f"scoring with {name}", 0.95 * done / total)
+            lifecycle.beat(calibration, f"scoring with {name}", 0.95 * done / total)
     detectors = [DetectorScores(name, scores[name], shipped.get(name, DEFAULT_THRESHOLD), positive_only[name])
                  for name in scores]
     return detectors, models
@@ -238,7 +216,7 @@ def _media_input(member: dict[str, Any], media_root: Path) -> MediaInput:
 
 
 def run_calibration(calibration_id: str, *, redelivered: bool = False) -> None:
-    calibration = _claim(calibration_id, redelivered)
+    calibration = lifecycle.claim(Calibration, calibration_id, redelivered=redelivered)
     if calibration is None:
         return
     try:
@@ -247,7 +225,7 @@ def run_calibration(calibration_id: str, *, redelivered: bool = False) -> None:
         if not detectors:
             _finish(calibration, State.REFUSED, error="no detector applies to the media in this set")
             return
-        _progress(calibration, "fitting thresholds", 0.96)
+        lifecycle.beat(calibration, "fitting thresholds", 0.96)
         point = fit_operating_point(detectors, labels, calibration.target_fpr,
                                     min_real=settings.FORENSICS_CALIBRATION_MIN_REAL,
                                     n_bootstrap=settings.FORENSICS_CALIBRATION_BOOTSTRAP,
@@ -267,27 +245,12 @@ def run_calibration(calibration_id: str, *, redelivered: bool = False) -> None:
 
 def recover_stale_calibrations(now: datetime | None = None) -> dict[str, int]:
     """Requeue calibrations whose worker stopped heartbeating; give up after FORENSICS_MAX_ATTEMPTS."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.FORENSICS_STALE_AFTER_SECONDS)
-    counts = {"requeued": 0, "reenqueued": 0, "failed": 0}
-    for calibration in Calibration.objects.select_related("tenant").filter(state=State.RUNNING,
-                                                                           heartbeat_at__lt=cutoff):
-        if calibration.attempts >= settings.FORENSICS_MAX_ATTEMPTS:
-            _finish(calibration, State.FAILED,
-                    error=f"the worker stopped responding {calibration.attempts} times; giving up")
-            counts["failed"] += 1
-        elif Calibration.objects.filter(pk=calibration.pk, state=State.RUNNING,
-                                        heartbeat_at=calibration.heartbeat_at).update(
-                state=State.QUEUED, stage="requeued after a worker stopped"):
-            append_event(calibration.tenant, "system:sweeper", "calibration.requeued",
-                         payload={"calibration_id": str(calibration.id), "attempts": calibration.attempts})
-            enqueue(calibration)
-            counts["requeued"] += 1
-    for calibration in Calibration.objects.filter(state=State.QUEUED, created_at__lt=cutoff,
-                                                  started_at__isnull=True):
-        enqueue(calibration)
-        counts["reenqueued"] += 1
-    return counts
+    def requeued(calibration: Calibration) -> None:
+        append_event(calibration.tenant, "system:sweeper", "calibration.requeued",
+                     payload={"calibration_id": str(calibration.id), "attempts": calibration.attempts})
+
+    return lifecycle.sweep(Calibration, enqueue, now=now, requeued=requeued,
+                           give_up=lambda calibration, reason: _finish(calibration, State.FAILED, error=reason))
 
 
 # ------------------------------------------------------------------------------------- operating points

@@ -8,6 +8,7 @@ from django.db import models
 
 from detectors.base import MediaType
 from webapp.accounts.models import Tenant
+from webapp.job_lifecycle import LifecycleJob
 
 
 class MediaItem(models.Model):
@@ -149,10 +150,11 @@ class IdempotencyKey(models.Model):
         constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="one_idempotency_key_per_tenant")]
 
 
-class Calibration(models.Model):
+class Calibration(LifecycleJob):
     """A tenant's own operating point: thresholds fitted on its known-real (and known-synthetic) media.
 
-    A calibration is a job (queued -> running -> done | failed | refused) and, once done, a version the tenant
+    A calibration is a job (``webapp.job_lifecycle``: queued -> running -> done | failed | refused) and, once
+    done, a version the tenant
     can activate; at most one is active per tenant, and retiring it returns the tenant to the shipped
     thresholds. Rows are never deleted: every analysis names the calibration that decided it.
     """
@@ -178,18 +180,11 @@ class Calibration(models.Model):
     real_count = models.PositiveIntegerField(default=0)
     fake_count = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
-    stage = models.CharField(max_length=80, blank=True)
-    progress = models.FloatField(default=0.0)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
     result = models.JSONField(default=dict, help_text="forensics.operating_points.OperatingPoint.as_dict()")
     thresholds = models.JSONField(default=dict, help_text="detector name -> threshold, for the detectors it changed")
     is_active = models.BooleanField(default=False)
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from forensics.public_errors import public_reason
 from provenance.audit import append_event
 from provenance.models import ReportExport
 from provenance.reports import build_period_report, export_report
+from webapp import job_lifecycle as lifecycle
 from webapp.accounts.tenancy import Actor
 
 log = logging.getLogger(__name__)
@@ -34,46 +34,55 @@ def request_export(actor: Actor, params: dict[str, Any]) -> ReportExport:
 
 
 def _enqueue(job: ReportExport) -> None:
+    """Hand the job to the queue; if the broker is down, the sweeper sends it again."""
     from provenance.tasks import run_report_export
 
     try:
         run_report_export.delay(str(job.id))
-    except Exception as exc:  # noqa: BLE001 - the job stays queued and can be requested again
+    except Exception as exc:  # noqa: BLE001 - the job stays queued; the sweeper re-sends it
         log.error("could not enqueue report export", extra={"export": str(job.id), "error": str(exc)})
+
+
+def _give_up(job: ReportExport, reason: str) -> None:
+    if lifecycle.finish(job, lifecycle.FAILED, error=reason):
+        log.error("report export failed", extra={"export": str(job.id), "error": reason})
+
+
+def recover_stale_exports() -> dict[str, int]:
+    """Exports whose worker died go back to the queue (failed after FORENSICS_MAX_ATTEMPTS); lost ones are re-sent."""
+    return lifecycle.sweep(ReportExport, _enqueue, give_up=_give_up)
 
 
 def _day(value: str) -> datetime:
     return datetime.combine(date.fromisoformat(value), time.min, tzinfo=dt_timezone.utc)
 
 
-def run_export(export_id: str) -> None:
-    if not ReportExport.objects.filter(pk=export_id, state=ReportExport.State.QUEUED).update(
-        state=ReportExport.State.RUNNING, progress=0.1
-    ):
+def run_export(export_id: str, *, redelivered: bool = False) -> None:
+    job = lifecycle.claim(ReportExport, export_id, redelivered=redelivered, stage="collecting")
+    if job is None:
         return
-    job = ReportExport.objects.select_related("tenant").get(pk=export_id)
     try:
         p = job.params
+        lifecycle.beat(job, "collecting the analyses", 0.1)
         report = build_period_report(job.tenant, _day(p["start"]), _day(p["end"]), verdict=p.get("verdict"),
                                      reviewer=p.get("reviewer"), analysis=p.get("analysis"),
                                      actor=job.requested_by)
-        ReportExport.objects.filter(pk=job.pk).update(progress=0.5)
+        lifecycle.beat(job, f"rendering and signing the {job.format.upper()}", 0.5)
         body, detached = export_report(report, job.format, job.tenant, job.requested_by)
         rel = f"reports/{job.tenant.slug}/{job.id}.{job.format}"
         path = Path(settings.MEDIA_ROOT) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
-        ReportExport.objects.filter(pk=job.pk).update(state=ReportExport.State.DONE, progress=1.0, file=rel,
-                                                      signature=detached or "", finished_at=timezone.now())
+        lifecycle.finish(job, lifecycle.DONE, file=rel, signature=detached or "")
     except Exception as exc:  # noqa: BLE001 - every job ends in a recorded state
-        ReportExport.objects.filter(pk=job.pk).update(state=ReportExport.State.FAILED, error=public_reason(exc),
-                                                      finished_at=timezone.now())
         log.exception("report export failed", extra={"export": export_id})
+        lifecycle.finish(job, lifecycle.FAILED, error=public_reason(exc))
 
 
 def export_to_dict(job: ReportExport) -> dict[str, Any]:
     return {
-        "id": str(job.id), "state": job.state, "progress": job.progress, "format": job.format, "params": job.params,
+        "id": str(job.id), "state": job.state, "stage": job.stage, "progress": job.progress, "format": job.format,
+        "params": job.params,
         "requested_by": job.requested_by, "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None, "error": job.error or None,
         "download": f"/api/v1/reports/{job.id}/download" if job.state == ReportExport.State.DONE else None,

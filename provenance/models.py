@@ -10,6 +10,7 @@ import uuid
 from django.db import models
 
 from webapp.accounts.models import Tenant
+from webapp.job_lifecycle import LifecycleJob
 
 
 class AppendOnlyError(RuntimeError):
@@ -93,8 +94,8 @@ class AuditCheckpoint(models.Model):
         ordering = ["tenant_id", "seq"]
 
 
-class ReportExport(models.Model):
-    """An export job: built on a worker, with progress, kept as a signed file."""
+class ReportExport(LifecycleJob):
+    """An export job (``webapp.job_lifecycle``): built on a worker, with progress, kept as a signed file."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -108,12 +109,9 @@ class ReportExport(models.Model):
     params = models.JSONField()
     format = models.CharField(max_length=8)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
-    progress = models.FloatField(default=0.0)
     file = models.CharField(max_length=300, blank=True)
     signature = models.TextField(blank=True, help_text="Detached signature (CSV, PDF); JSON embeds its own.")
-    error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -121,10 +121,13 @@ def database_url() -> str:
     return f"postgresql://{s['USER']}{password}@{host}:{port}/{s['NAME']}"
 
 
+ALL_QUEUES = "cpu,gpu,control"  # what the tests' worker consumes unless a test leaves a queue out
+
+
 class WorkerProcess:
     """A real ``celery worker`` subprocess consuming the test broker and database."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None, queues: str = "cpu,gpu,control") -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, queues: str = ALL_QUEUES) -> None:
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -172,7 +175,7 @@ def worker_factory(transactional_db) -> Iterator[type[WorkerProcess]]:  # type: 
     started: list[WorkerProcess] = []
 
     class Factory(WorkerProcess):
-        def __init__(self, extra_env: dict[str, str] | None = None, queues: str = "cpu,gpu,control") -> None:
+        def __init__(self, extra_env: dict[str, str] | None = None, queues: str = ALL_QUEUES) -> None:
             super().__init__(extra_env, queues)
             started.append(self)
 

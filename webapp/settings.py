@@ -295,6 +295,7 @@ CELERY_TASK_ROUTES = {
     "forensics.tasks.run_calibration": {"queue": "gpu"},
     "provenance.tasks.checkpoint_audit_chains": {"queue": "control"},
     "provenance.tasks.run_report_export": {"queue": "cpu"},
+    "provenance.tasks.recover_stale_exports": {"queue": "control"},
     "privacy.tasks.run_private_finetune": {"queue": "gpu"},
     "privacy.tasks.recover_stale_private_jobs": {"queue": "control"},
     "webapp.webhooks.tasks.deliver_webhook": {"queue": "cpu"},
@@ -311,6 +312,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-webhook-deliveries": {
         "task": "webapp.webhooks.tasks.sweep_webhook_deliveries",
+        "schedule": 60.0,
+    },
+    "recover-stale-exports": {
+        "task": "provenance.tasks.recover_stale_exports",
         "schedule": 60.0,
     },
     "checkpoint-audit-chains": {
