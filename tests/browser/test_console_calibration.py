@@ -8,15 +8,14 @@ environment), so a dozen items make a calibration.
 """
 from __future__ import annotations
 
-import io
 import re
 
-import numpy as np
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_console import CHROMIUM, SHOTS, assert_accessible, log_in, page, shot  # noqa: F401
 from tests.conftest import make_user, wait_for
+from tests.support.media import gray_png
 
 pytestmark = [
     pytest.mark.integration,
@@ -27,17 +26,6 @@ pytestmark = [
 MIN_REAL = 8
 REALS = [0.30, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65]  # the shipped threshold (0.5) flags half of them
 FAKES = [0.80, 0.84, 0.88]  # below the second-review score: one reviewer's decision is final
-
-
-def gray_png(level: float, seed: int) -> bytes:
-    """A 32x32 image whose mean brightness (the test-brightness detector's score) is ``level``."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(level * 255 + rng.integers(-2, 3, size=(32, 32)), 0, 255).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(pixels, "L").save(buf, "PNG")
-    return buf.getvalue()
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ is the score and every expected threshold can be worked out by hand.
 """
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.utils import timezone
-from PIL import Image
 
 from forensics import calibrations, services
 from forensics.models import Analysis, Calibration, DetectorResult
@@ -21,17 +19,9 @@ from forensics.reviews import record_review
 from provenance.audit import verify_chain
 from provenance.models import AuditEvent
 from webapp.accounts.tenancy import Actor, system_actor
+from tests.support.media import gray_png
 
 pytestmark = pytest.mark.usefixtures("eager_celery")
-
-
-def gray_png(level: float, seed: int) -> bytes:
-    """A 32x32 image whose mean brightness is ``level`` (0..1): test-brightness's score."""
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(level * 255 + rng.integers(-2, 3, size=(32, 32)), 0, 255).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(pixels, "L").save(buf, "PNG")
-    return buf.getvalue()
 
 
 def write_set(folder: Path, levels: list[float], seed: int = 0) -> list[Path]:

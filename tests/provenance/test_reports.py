@@ -247,7 +247,8 @@ def test_reports_name_the_calibration_behind_each_verdict(tenant, tmp_path, sett
     import numpy as np
 
     from forensics import calibrations
-    from tests.forensics.test_calibrations import calibrate, gray_png
+    from tests.forensics.test_calibrations import calibrate
+    from tests.support.media import gray_png
 
     settings.FORENSICS_CALIBRATION_MIN_REAL = 40
     settings.FORENSICS_CALIBRATION_BOOTSTRAP = 20

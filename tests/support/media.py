@@ -111,3 +111,13 @@ def textured_image(seed: int, size: int = 512) -> Image.Image:
     acc += np.stack([60 * xx, 60 * yy, 60 * (1 - xx)], axis=-1)
     img = Image.fromarray(np.clip(acc + 40, 0, 255).astype(np.uint8))
     return img.filter(ImageFilter.GaussianBlur(0.6))
+
+
+def gray_png(level: float, seed: int) -> bytes:
+    """A 32x32 PNG whose mean brightness is ``level`` (0..1): the ``test-brightness`` detector's score, so a
+    test can choose every score (calibration tests work their thresholds out by hand)."""
+    rng = np.random.default_rng(seed)
+    pixels = np.clip(level * 255 + rng.integers(-2, 3, size=(32, 32)), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels, "L").save(buf, "PNG")
+    return buf.getvalue()

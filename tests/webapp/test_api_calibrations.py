@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from forensics import services
 from forensics.models import Analysis
 from forensics.reviews import record_review
-from tests.forensics.test_calibrations import gray_png
+from tests.support.media import gray_png
 from webapp.accounts.keys import issue_api_key
 from webapp.accounts.tenancy import system_actor
 

@@ -6,13 +6,10 @@ score and the reviewed items below make a set whose thresholds can be worked out
 """
 from __future__ import annotations
 
-import io
 import re
 
-import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from forensics import services
 from forensics.models import Analysis, Calibration
@@ -21,18 +18,10 @@ from tests.conftest import make_user
 from webapp.accounts.models import Tenant
 from webapp.accounts.tenancy import system_actor
 from webapp.ui.roc_svg import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, roc_plot
+from tests.support.media import gray_png
 
 REALS = [0.30, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65]  # the shipped 0.5 flags half of these
 FAKES = [0.80, 0.84, 0.88]  # below the second-review score (0.9): one reviewer's word is final
-
-
-def gray_png(level: float, seed: int) -> bytes:
-    """A 32x32 image whose mean brightness (test-brightness's score) is ``level``."""
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(level * 255 + rng.integers(-2, 3, size=(32, 32)), 0, 255).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(pixels, "L").save(buf, "PNG")
-    return buf.getvalue()
 
 
 def reviewed(tenant: Tenant, levels: list[float], decision: str, seed: int = 0) -> list[Analysis]:
