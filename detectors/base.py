@@ -124,3 +124,34 @@ class Detector(ABC):
         (and in reports as the machine-readable mark of AI Act Art. 50).
         """
         return None
+
+
+class DetectorContractError(RuntimeError):
+    """A detector returned something other than one well-formed finding per input, under its own name."""
+
+
+def checked_predict(detector: Detector, batch: Sequence[MediaInput]) -> list[Finding]:
+    """``detector.predict(batch)``, refused unless it keeps the contract the pipeline relies on.
+
+    Taking ``[0]`` of whatever came back would pin one item's result on another, or a finding signed with
+    another detector's name on this one; a plug-in's bug must fail the job with this reason instead.
+    """
+    findings = detector.predict(batch)
+    if not isinstance(findings, list) or len(findings) != len(batch):
+        count = len(findings) if isinstance(findings, (list, tuple)) else type(findings).__name__
+        raise DetectorContractError(f"detector {detector.name!r} returned {count} findings for {len(batch)} "
+                                    "inputs; it must return one Finding per input, in order")
+    for index, finding in enumerate(findings):
+        if not isinstance(finding, Finding):
+            raise DetectorContractError(f"detector {detector.name!r} returned a {type(finding).__name__} for "
+                                        f"input {index}, not a Finding")
+        if finding.detector != detector.name:
+            raise DetectorContractError(f"detector {detector.name!r} returned a finding named "
+                                        f"{finding.detector!r} for input {index}")
+        if finding.threshold is not None and not 0.0 <= finding.threshold <= 1.0:
+            raise DetectorContractError(f"detector {detector.name!r}: threshold {finding.threshold} for input "
+                                        f"{index} is outside [0, 1]")
+        if finding.label is not FindingLabel.NOT_APPLICABLE and finding.score is None:
+            raise DetectorContractError(f"detector {detector.name!r}: a {finding.label.value} finding for input "
+                                        f"{index} has no score (only not_applicable may omit it)")
+    return findings

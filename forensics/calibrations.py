@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from detectors.base import FindingLabel, MediaInput, MediaType
+from detectors.base import FindingLabel, MediaInput, MediaType, checked_predict
 from forensics.fusion import DEFAULT_THRESHOLD
 from forensics.ingest import storage
 from forensics.ingest.errors import IngestError
@@ -192,9 +192,7 @@ def _score(calibration: Calibration) -> tuple[list[DetectorScores], dict[str, di
         for start in range(0, len(indices), BATCH):
             chunk = indices[start:start + BATCH]
             batch = [_media_input(members[i], media_root) for i in chunk]
-            findings = detector.predict(batch)
-            if len(findings) != len(batch):
-                raise RuntimeError(f"{name} returned {len(findings)} findings for {len(batch)} items")
+            findings = checked_predict(detector, batch)
             for i, finding in zip(chunk, findings):
                 if finding.label is not FindingLabel.NOT_APPLICABLE and finding.score is not None:
                     column[i] = finding.score

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from detectors.base import MediaInput, MediaType
+from detectors.base import MediaInput, MediaType, checked_predict
 from detectors.training.data import image_files
 from forensics.fusion import fuse
 from forensics.pipeline import applicable_detectors, detector_for
@@ -42,7 +42,7 @@ def verdict_rates(folder: Path, limit: int = 200, seed: int = 0,
     decided_by: Counter[str] = Counter()
     for index, path in enumerate(files):
         media = MediaInput(MediaType.IMAGE, path=path)
-        findings = [d.predict([media])[0] for d in detectors]
+        findings = [checked_predict(d, [media])[0] for d in detectors]
         for f in findings:
             if f.score is not None and f.threshold is not None and f.score >= f.threshold:
                 flagged[f.detector] += 1

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from detectors.base import Detector, Finding, MediaInput, MediaType
+from detectors.base import Detector, Finding, MediaInput, MediaType, checked_predict
 from detectors.device import resolve_device
 from detectors.registry import add_detector_modules, create_detector, detectors_for
 from forensics.detector_options import options_fingerprint, options_for
@@ -205,7 +205,7 @@ def run_detection_stage(analysis_id: str, *, redelivered: bool = False) -> None:
             report_progress(analysis, f"running {name}", 0.35 + 0.6 * index / len(names))
             detector = detector_for(name, analysis.tenant)
             info = detector.model_info()
-            finding = apply_operating_point(detector.predict([media])[0], calibration, info)
+            finding = apply_operating_point(checked_predict(detector, [media])[0], calibration, info)
             evidence = dict(finding.evidence)
             if finding.artifacts:
                 evidence["artifacts"] = store_artifacts(analysis, finding)

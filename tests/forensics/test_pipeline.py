@@ -79,6 +79,29 @@ def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor, caplog) 
     assert raised[0].exc_info and "/models/x.safetensors" in str(raised[0].exc_info[1])  # the log keeps it all
 
 
+def test_a_detector_that_breaks_the_contract_fails_the_job_instead_of_lending_its_result(actor) -> None:
+    """Two findings for one item: the pipeline used to take [0]; now the job fails and says why."""
+    from detectors.base import Finding, FindingLabel
+
+    @register_detector
+    class Chatty(Detector):
+        name = "test-chatty"
+        version = "0"
+        media_types = frozenset({MediaType.IMAGE})
+
+        def predict(self, batch):  # type: ignore[no-untyped-def]
+            return [Finding(self.name, self.version, FindingLabel.AUTHENTIC, score=0.1)] * (len(batch) + 1)
+
+    try:
+        analysis = services.submit_chunks(actor, [jpeg_bytes(seed=10)])
+    finally:
+        unregister_detector("test-chatty")
+    analysis.refresh_from_db()
+    assert analysis.state == "failed"
+    assert analysis.error == ("DetectorContractError: detector 'test-chatty' returned 2 findings for 1 inputs; "
+                              "it must return one Finding per input, in order")
+
+
 def test_a_finished_job_is_not_claimed_again(actor) -> None:
     from forensics.pipeline import claim
 
