@@ -104,6 +104,7 @@ class DetectorResult(models.Model):
     reason = models.TextField(blank=True)
     evidence = models.JSONField(default=dict)
     model_info = models.JSONField(default=dict)
+    seconds = models.FloatField(null=True, blank=True, help_text="How long the detector took on this item.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -205,7 +206,9 @@ def run_detection_stage(analysis_id: str, *, redelivered: bool = False) -> None:
             report_progress(analysis, f"running {name}", 0.35 + 0.6 * index / len(names))
             detector = detector_for(name, analysis.tenant)
             info = detector.model_info()
+            started = time.perf_counter()
             finding = apply_operating_point(checked_predict(detector, [media])[0], calibration, info)
+            seconds = round(time.perf_counter() - started, 4)
             evidence = dict(finding.evidence)
             if finding.artifacts:
                 evidence["artifacts"] = store_artifacts(analysis, finding)
@@ -213,7 +216,7 @@ def run_detection_stage(analysis_id: str, *, redelivered: bool = False) -> None:
                 analysis=analysis, detector=finding.detector,
                 defaults={"version": finding.version, "label": finding.label.value, "score": finding.score,
                           "threshold": finding.threshold, "reason": finding.reason,
-                          "evidence": evidence, "model_info": info},
+                          "evidence": evidence, "model_info": info, "seconds": seconds},
             )
             findings.append(finding)
             models.append(info)

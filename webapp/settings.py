@@ -72,7 +72,7 @@ MIDDLEWARE = [
 # https, HSTS (a year, with subdomains), cookies sent over https only. Each can be set on its own.
 _https = env_bool("DJANGO_HTTPS", False)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", _https)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # the container health check speaks plain http inside the network
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # the container health check speaks plain http inside the network
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if _https else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", _https)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
@@ -185,6 +185,8 @@ FORENSICS_STALE_AFTER_SECONDS = env_int("FORENSICS_STALE_AFTER_SECONDS", 300)
 # A job waiting for a detection worker this long without being taken gets its message sent again (lost
 # messages); waiting is never counted as a crash.
 FORENSICS_WAITING_RESEND_SECONDS = env_int("FORENSICS_WAITING_RESEND_SECONDS", 1800)
+# Who may read /metrics: a request with this bearer token, or (unset) only requests from the machine itself.
+FORENSICS_METRICS_TOKEN = env_str("FORENSICS_METRICS_TOKEN", "")
 # Per-tenant calibration (forensics.calibrations): the fewest known-real items a detector must have judged
 # before its threshold is fitted, the bootstrap draws behind the expected false-positive rate, and the
 # largest calibration set accepted.

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from webapp import health
+from webapp import health, operations
 from webapp.accounts.views import ThrottledLoginView
 
 
@@ -26,5 +26,6 @@ urlpatterns = [
     path("api/v1/", include("webapp.api.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", operations.metrics, name="metrics"),
     path("", include("webapp.ui.urls")),
 ]

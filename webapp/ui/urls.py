@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.ui import calibration_views, privacy_views, views, webhook_views
+from webapp.ui import calibration_views, operations_views, privacy_views, views, webhook_views
 
 app_name = "ui"
 urlpatterns = [
@@ -24,6 +24,7 @@ urlpatterns = [
     path("calibration/shipped", calibration_views.calibration_use_shipped, name="calibration_use_shipped"),
     path("calibration/<uuid:pk>/", calibration_views.calibration_detail, name="calibration"),
     path("calibration/<uuid:pk>/activate", calibration_views.calibration_activate, name="calibration_activate"),
+    path("operations/", operations_views.operations, name="operations"),
     path("items/<uuid:pk>/", views.item, name="item"),
     path("items/<uuid:pk>/status", views.item_status, name="item_status"),
     path("items/<uuid:pk>/review", views.review, name="review"),
