@@ -328,7 +328,8 @@ def _result_card(version: TenantDetectorVersion, card: dict[str, Any]) -> dict[s
                                           "sampling", "unit_of_privacy", "per_image")},
         "utility_holdout": card["comparison_nonprivate"]["metrics_holdout"],
         "membership_inference": {k: card["membership_inference_audit"].get(k) for k in (
-            "private", "nonprivate", "members_definition", "this_job_members", "skipped")},
+            "private", "nonprivate", "members_definition", "this_job_members", "skipped")
+            if k in card["membership_inference_audit"] or k != "skipped"},
         "training_data": card.get("training_data", {}),
         "resumed_at_epochs": card.get("training", {}).get("resumed_at_epochs", []),
     }

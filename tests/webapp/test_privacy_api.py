@@ -42,7 +42,9 @@ def test_a_private_job_runs_end_to_end_through_the_api(api, tenant, dataset_zip,
     assert job["progress"]["epoch"] == 1 and job["progress"]["epsilon"] <= 3.0
     result = job["result"]
     assert result["privacy"]["epsilon"] <= 3.0 and result["privacy"]["delta"] == 1e-5
-    assert set(result["membership_inference"]) == {"private", "nonprivate"}
+    assert set(result["membership_inference"]) == {"private", "nonprivate", "members_definition", "this_job_members"}
+    assert result["membership_inference"]["members_definition"]["name"] == "lineage"
+    assert result["membership_inference"]["private"]["members"] == 18  # the lineage is this one job
     assert set(result["utility_holdout"]) == {"private", "nonprivate", "base"}
 
     ledger = api.get(dataset["ledger"]).json()
