@@ -105,6 +105,15 @@ def render_pdf(report: dict[str, Any], pictures: Sequence[tuple[str, bytes]]) ->
                          f"{ledger['epsilon_spent']} of {ledger['epsilon_total']}",
                          f"{job['mia_auc']['private'] or '—'} / {job['mia_auc']['nonprivate'] or '—'}"])
         story.append(_table(rows, [28 * mm, 30 * mm, 14 * mm, 26 * mm, 12 * mm, 30 * mm, 34 * mm]))
+        audited = [job for job in jobs if job.get("mia_members")]
+        for job in audited:  # which images the attack counted as members: the model's lineage, not only its job
+            m = job["mia_members"]
+            story.append(Paragraph(
+                f"Attack members for the job of {job['submitted_at'][:19]}: {m.get('members')} images "
+                f"({m.get('members_this_job')} from this job, {m.get('members_earlier_jobs_only')} only from earlier "
+                f"jobs of the same detector); {m.get('non_members')} held-out non-members "
+                f"({m.get('holdout_dropped_trained_by_lineage')} held-out images dropped because a lineage job "
+                f"trained on them). {m.get('what') or ''}", small))
     if pictures:
         story += [Spacer(1, 4 * mm), Paragraph("Evidence for flagged items", styles["Heading2"]),
                   Paragraph("Heatmaps show where a network looked, not what is fake.", small)]

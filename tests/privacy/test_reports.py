@@ -35,13 +35,15 @@ def test_the_pdf_report_has_a_private_fine_tuning_table(actor, dataset_zip) -> N
     from provenance.pdf import render_pdf
 
     dataset = upload_dataset(actor, dataset_zip, epsilon_total=2.5)
-    jobs.submit_job(actor, dataset, target_epsilon=2.0, epochs=2, batch_size=6)
+    job = jobs.submit_job(actor, dataset, target_epsilon=2.0, epochs=2, batch_size=6)
+    jobs.run_job(str(job.id))  # trained and audited here, so the report has the audit's member definition
     now = timezone.now()
     report = build_period_report(actor.tenant, now - timedelta(days=1), now + timedelta(days=1))
     pdf = pypdfium2.PdfDocument(render_pdf(report, []))
     text = " ".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "Private fine-tuning (DP-SGD)" in text and dataset.name in text and "of 2.5000" in text
     assert "per image max" in " ".join(text.split())
+    assert "Attack members for the job of" in " ".join(text.split())  # the lineage definition, with its counts
 
 
 def test_a_re_upload_s_job_reports_what_its_images_spent_through_the_first_upload(actor, dataset_zip) -> None:
