@@ -7,7 +7,6 @@ chain from that point on, and ``verify_chain`` names the first broken link.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +16,7 @@ from typing import Any, Iterable
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from provenance.canonical import canonical_json, json_safe
 from provenance.models import AuditChainHead, AuditEvent
 from webapp.accounts.models import Tenant
 
@@ -26,17 +26,12 @@ GENESIS_HASH = "0" * 64
 _APPEND_RETRIES = 5
 
 
-def canonical_json(value: Any) -> str:
-    """The one serialisation that hashes and signatures are computed over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
 def _timestamp(value: datetime) -> str:
     return value.astimezone(dt_timezone.utc).isoformat(timespec="microseconds")
 
 
 def event_hash(fields: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
+    return hashlib.sha256(canonical_json(fields)).hexdigest()
 
 
 def hashed_fields(event: AuditEvent) -> dict[str, Any]:
@@ -66,8 +61,8 @@ def append_event(
 ) -> AuditEvent:
     """Append one event to ``tenant``'s chain (inside the caller's transaction, if any)."""
     # Round-trip through JSON so what we hash is exactly what the database returns.
-    payload = json.loads(canonical_json(payload or {}))
-    model_versions = json.loads(canonical_json(model_versions or []))
+    payload = json_safe(payload or {})
+    model_versions = json_safe(model_versions or [])
     for attempt in range(_APPEND_RETRIES):
         try:
             with transaction.atomic():

@@ -50,6 +50,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from provenance.canonical import canonical_json
+
 ALGORITHM = "Ed25519"
 FORMAT_VERSION = 1
 SIGNATURE_FIELD = "signature"
@@ -277,11 +279,6 @@ def verify_file(
 
 
 # -- JSON reports ---------------------------------------------------------------------------------
-def canonical_json(obj: Any) -> bytes:
-    """Deterministic UTF-8 JSON: sorted keys, no whitespace, NaN/Infinity rejected."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
 def sign_json(
     report: Mapping[str, Any], private_key: Ed25519PrivateKey, *, field: str = SIGNATURE_FIELD
 ) -> dict[str, Any]:

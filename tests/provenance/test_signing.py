@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from provenance.canonical import canonical_json
 from provenance.signing import (
     DetachedSignature,
     SignatureFormatError,
-    canonical_json,
     key_id,
     load_or_create_private_key,
     load_public_key_pem,
