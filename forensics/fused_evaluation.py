@@ -18,6 +18,7 @@ import numpy as np
 from detectors.base import MediaInput, MediaType, checked_predict
 from detectors.training.data import image_files
 from forensics.fusion import fuse
+from forensics.models import Verdict
 from forensics.pipeline import applicable_detectors, detector_for
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ def verdict_rates(folder: Path, limit: int = 200, seed: int = 0,
             if f.score is not None and f.threshold is not None and f.score >= f.threshold:
                 flagged[f.detector] += 1
         verdict = fuse(findings)
-        verdicts[verdict.verdict] += 1
-        if verdict.verdict == "likely_synthetic" and verdict.decided_by:
+        verdicts[verdict.verdict.value] += 1
+        if verdict.verdict is Verdict.LIKELY_SYNTHETIC and verdict.decided_by:
             decided_by[verdict.decided_by] += 1
         if progress:
             progress(index + 1, len(files))

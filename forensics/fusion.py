@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from detectors.base import Finding, FindingLabel
+from forensics.models import Verdict
 
 # Used only for a finding that came without its own calibrated threshold.
 DEFAULT_THRESHOLD = 0.5
@@ -33,7 +34,7 @@ EVEN_ODDS = 0.5
 
 @dataclass(frozen=True)
 class FusedVerdict:
-    verdict: str
+    verdict: Verdict  # the one verdict type: the database, the API and reports use the same values
     score: float | None
     reason: str
     decided_by: str | None = None
@@ -58,23 +59,23 @@ def fuse(findings: Sequence[Finding]) -> FusedVerdict:
     if not applicable:
         skipped = [f"{f.detector}: {f.reason}" for f in findings if f.reason]
         why = "no detector applies to this item" if not findings else "no detector could judge this item"
-        return FusedVerdict("inconclusive", None, "; ".join([why, *skipped]))
+        return FusedVerdict(Verdict.INCONCLUSIVE, None, "; ".join([why, *skipped]))
     top = max(applicable, key=lambda f: f.score or 0.0)
     decider = max(applicable, key=lambda f: decision_key(f.score, f.threshold))
     flagged = [f for f in applicable if (f.score or 0.0) >= _threshold(f)]
     if flagged:
         names = ", ".join(f"{f.detector} ({f.score:.2f} ≥ {_threshold(f):.2f})" for f in flagged)
         why = f" {decider.detector}: {decider.reason}" if decider.reason else ""
-        return FusedVerdict("likely_synthetic", top.score, f"Above the calibrated threshold: {names}.{why}",
+        return FusedVerdict(Verdict.LIKELY_SYNTHETIC, top.score, f"Above the calibrated threshold: {names}.{why}",
                             decider.detector)
     if (top.score or 0.0) >= EVEN_ODDS:
         return FusedVerdict(
-            "inconclusive", top.score,
+            Verdict.INCONCLUSIVE, top.score,
             f"{top.detector} leans synthetic ({top.score:.2f}) but stays below its calibrated threshold "
             f"({_threshold(top):.2f}); a reviewer should look.", top.detector,
         )
     return FusedVerdict(
-        "likely_authentic", top.score,
+        Verdict.LIKELY_AUTHENTIC, top.score,
         f"All {len(applicable)} applicable detector(s) scored below their calibrated thresholds "
         f"(highest: {top.detector} at {top.score:.2f}).", decider.detector,
     )

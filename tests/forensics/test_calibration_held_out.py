@@ -18,7 +18,7 @@ from django.core.management import call_command
 
 from detectors.base import MediaInput, MediaType
 from forensics.fusion import fuse
-from forensics.models import Calibration
+from forensics.models import Calibration, Verdict
 from forensics.operating_point_use import active_calibration, apply_operating_point
 from forensics.pipeline import applicable_detectors, detector_for
 from tests.support.media import REAL_FACES
@@ -47,7 +47,7 @@ def fused_flag_rate(tenant: Tenant, scored: list[tuple[list, list[dict]]]) -> fl
     """The share of photos whose fused verdict is likely_synthetic for this tenant (the pipeline's rule)."""
     calibration = active_calibration(tenant)
     flagged = sum(fuse([apply_operating_point(f, calibration, info) for f, info in zip(findings, infos)]).verdict
-                  == "likely_synthetic" for findings, infos in scored)
+                  is Verdict.LIKELY_SYNTHETIC for findings, infos in scored)
     return flagged / len(scored)
 
 

@@ -52,3 +52,11 @@ def test_an_absent_watermark_neither_raises_nor_lowers_the_verdict() -> None:
 def test_leaning_synthetic_below_the_threshold_is_inconclusive() -> None:
     fused = fuse([finding("image", 0.64, threshold=0.977)])
     assert fused.verdict == "inconclusive" and fused.score == 0.64 and "below its calibrated threshold" in fused.reason
+
+
+def test_fusion_speaks_the_one_verdict_type() -> None:
+    from forensics.models import Verdict
+
+    assert fuse([finding("a", 0.9)]).verdict is Verdict.LIKELY_SYNTHETIC
+    assert fuse([finding("a", 0.1)]).verdict is Verdict.LIKELY_AUTHENTIC
+    assert fuse([]).verdict is Verdict.INCONCLUSIVE

@@ -5,6 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from forensics.models import Verdict
 from forensics.presenters import analysis_to_dict
 
 
@@ -60,7 +61,7 @@ class AnalysisSerializer(serializers.Serializer):
     size_bytes = serializers.IntegerField()
     original_name = serializers.CharField()
     properties = serializers.DictField()
-    verdict = serializers.ChoiceField(choices=["likely_synthetic", "likely_authentic", "inconclusive"], allow_null=True)
+    verdict = serializers.ChoiceField(choices=Verdict.values, allow_null=True)
     score = serializers.FloatField(allow_null=True)
     verdict_reason = serializers.CharField()
     review_state = serializers.ChoiceField(
@@ -91,7 +92,7 @@ class ReportRequestSerializer(StrictSerializer):
     start = serializers.DateField(help_text="first day (UTC)")
     end = serializers.DateField(help_text="day after the last (UTC)")
     format = serializers.ChoiceField(choices=["json", "csv", "pdf"], default="json")
-    verdict = serializers.ChoiceField(choices=["likely_synthetic", "likely_authentic", "inconclusive"], required=False,
+    verdict = serializers.ChoiceField(choices=Verdict.values, required=False,
                                       allow_blank=True)
     reviewer = serializers.CharField(required=False, allow_blank=True)
     analysis = serializers.UUIDField(required=False, help_text="Only this analysis: a per-item forensic report")
