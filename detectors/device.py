@@ -1,4 +1,4 @@
-"""Choosing where models run: the one place that interprets FORENSICS_DEVICE."""
+"""Choosing where models run: the one place that interprets a device spec (FORENSICS_DEVICE, ``--device``)."""
 from __future__ import annotations
 
 import torch
@@ -10,5 +10,6 @@ def resolve_device(spec: str = "auto") -> str:
     if spec == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if spec.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"FORENSICS_DEVICE={spec} but no CUDA device is visible; use 'cpu' or 'auto'")
+        raise RuntimeError(f"device {spec!r} was asked for (FORENSICS_DEVICE or --device) but CUDA is not "
+                           "available on this machine; use 'cpu' or 'auto'")
     return spec

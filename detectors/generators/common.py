@@ -20,6 +20,7 @@ from PIL import Image
 from safetensors import safe_open
 
 from detectors.cards import save_safetensors, sha256_file
+from detectors.device import resolve_device as resolve_device_spec
 
 CHECKPOINT_FORMAT_VERSION = "1"
 
@@ -38,17 +39,11 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """Turn "cpu" / "cuda" / "cuda:1" / "auto" / None into a torch.device.
+    """``detectors.device.resolve_device`` (the one reading of a device spec) as a ``torch.device``.
 
-    Fails loudly when CUDA is asked for but absent rather than silently training
-    for hours on the CPU.
+    Fails loudly when CUDA is asked for but absent rather than silently training for hours on the CPU.
     """
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} requested but CUDA is not available")
-    return dev
+    return torch.device(resolve_device_spec(str(device) if device is not None else "auto"))
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
