@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Model, QuerySet
+from django.shortcuts import get_object_or_404
+
 from webapp.accounts.models import Membership, Role, Tenant
 
 
@@ -45,3 +48,14 @@ def actor_for_request(request) -> Actor | None:  # type: ignore[no-untyped-def]
 
 def system_actor(tenant: Tenant, label: str = "system") -> Actor:
     return Actor(tenant, label, None, frozenset(_ROLE_SCOPES[Role.ADMIN]))
+
+
+def scoped(source: type[Model] | QuerySet, actor: Actor) -> QuerySet:
+    """``source`` (a model or a queryset) limited to the actor's tenant: the one way views scope a query."""
+    queryset = source._default_manager.all() if isinstance(source, type) else source
+    return queryset.filter(tenant=actor.tenant)
+
+
+def get_scoped_or_404(source: type[Model] | QuerySet, actor: Actor, **lookup: object) -> Model:
+    """The one row of the actor's tenant matching ``lookup``; another tenant's id answers 404, never 403."""
+    return get_object_or_404(scoped(source, actor), **lookup)

@@ -24,6 +24,7 @@ from forensics.models import Calibration
 from forensics.operating_point_use import active_calibration
 from forensics.presenters import calibration_to_dict
 from privacy.datasets import DatasetError, inspect_zip
+from webapp.accounts.tenancy import scoped
 from webapp.api.calibration_serializers import (
     CalibrationCreateSerializer,
     CalibrationSerializer,
@@ -35,7 +36,7 @@ from webapp.api.parsers import SafeJSONParser
 
 
 def tenant_calibrations(request: Request) -> QuerySet[Calibration]:
-    return Calibration.objects.filter(tenant=request.actor.tenant)
+    return scoped(Calibration, request.actor)
 
 
 def refused(exc: Exception) -> Response:

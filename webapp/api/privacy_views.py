@@ -21,6 +21,7 @@ from privacy.units import tenant_budget
 from privacy.datasets import DatasetError
 from privacy.models import BudgetLedgerEntry, PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
 from privacy.presenters import dataset_to_dict, job_to_dict, ledger_entry_to_dict, version_to_dict
+from webapp.accounts.tenancy import scoped
 from webapp.api.errors import problem
 from webapp.api.parsers import SafeJSONParser
 from webapp.api.privacy_serializers import (BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer,
@@ -28,11 +29,11 @@ from webapp.api.privacy_serializers import (BudgetSerializer, DatasetCreateSeria
 
 
 def tenant_datasets(request: Request) -> QuerySet[PrivateDataset]:
-    return PrivateDataset.objects.filter(tenant=request.actor.tenant)
+    return scoped(PrivateDataset, request.actor)
 
 
 def tenant_jobs(request: Request) -> QuerySet[PrivateFinetuneJob]:
-    return PrivateFinetuneJob.objects.filter(tenant=request.actor.tenant)
+    return scoped(PrivateFinetuneJob, request.actor)
 
 
 def refused(exc: Exception) -> Response:

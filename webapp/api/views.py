@@ -23,6 +23,7 @@ from forensics.pipeline import artifact_path
 from forensics.reviews import ReviewError, record_review
 from provenance.exports import CONTENT_TYPES, export_to_dict, request_export
 from provenance.models import ReportExport
+from webapp.accounts.tenancy import get_scoped_or_404, scoped
 from webapp.api.errors import problem
 from webapp.api.parsers import SafeJSONParser
 from webapp.api.serializers import (
@@ -37,7 +38,7 @@ FILTERS = ("state", "verdict", "media_type")
 
 def tenant_analyses(request: Request) -> QuerySet[Analysis]:
     return (
-        Analysis.objects.filter(tenant=request.actor.tenant)
+        scoped(Analysis, request.actor)
         .select_related("item", "calibration")
         .prefetch_related("detector_results", "reviews")
     )
@@ -164,7 +165,7 @@ class ReportDetail(generics.GenericAPIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, pk: str) -> Response:
-        return Response(export_to_dict(get_object_or_404(ReportExport, pk=pk, tenant=request.actor.tenant)))
+        return Response(export_to_dict(get_scoped_or_404(ReportExport, request.actor, pk=pk)))
 
 
 class ReportDownload(generics.GenericAPIView):
@@ -174,7 +175,7 @@ class ReportDownload(generics.GenericAPIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: str) -> FileResponse:
-        return report_file_response(get_object_or_404(ReportExport, pk=pk, tenant=request.actor.tenant))
+        return report_file_response(get_scoped_or_404(ReportExport, request.actor, pk=pk))
 
 
 def report_file_response(job: ReportExport) -> FileResponse:

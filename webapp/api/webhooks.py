@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from webapp.accounts.tenancy import scoped
 from webapp.api.errors import problem
 from webapp.api.serializers import StrictSerializer
 from webapp.webhooks import services
@@ -65,7 +66,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 
 def tenant_endpoints(request: Request) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(tenant=request.actor.tenant)
+    return scoped(WebhookEndpoint, request.actor)
 
 
 class WebhookListCreate(generics.ListAPIView):

@@ -14,13 +14,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from forensics import calibrations
 from forensics.models import Calibration
 from forensics.operating_point_use import active_calibration
-from webapp.accounts.tenancy import Actor
+from webapp.accounts.tenancy import Actor, get_scoped_or_404, scoped
 from webapp.ui import calibration_display as display
 from webapp.ui.access import console_actor
 from webapp.ui.roc_svg import roc_plot
@@ -46,7 +46,7 @@ def _sentence(text: str) -> str:
 
 def _list_page(request: HttpRequest, actor: Actor, form: CalibrationForm, refusal: str = "",
                status: int = 200) -> HttpResponse:
-    rows = [display.summary(c) for c in Calibration.objects.filter(tenant=actor.tenant)[:LIST_SIZE]]
+    rows = [display.summary(c) for c in scoped(Calibration, actor)[:LIST_SIZE]]
     can_admin = actor.can(CALIBRATE)
     members = calibrations.reviewed_members(actor.tenant) if can_admin else []
     reals = sum(1 for m in members if m["label"] == 0)
@@ -83,7 +83,7 @@ def calibrations_home(request: HttpRequest) -> HttpResponse:
 @login_required
 def calibration_detail(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request)
-    calibration = get_object_or_404(Calibration, pk=pk, tenant=actor.tenant)
+    calibration = get_scoped_or_404(Calibration, actor, pk=pk)
     result: dict[str, Any] = calibration.result or {}
     return render(request, "ui/calibration.html", {
         "c": calibration, "s": display.summary(calibration), "pending": calibration.state in PENDING,
@@ -98,7 +98,7 @@ def calibration_detail(request: HttpRequest, pk: str) -> HttpResponse:
 @require_POST
 def calibration_activate(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request, CALIBRATE)
-    calibration = get_object_or_404(Calibration, pk=pk, tenant=actor.tenant)
+    calibration = get_scoped_or_404(Calibration, actor, pk=pk)
     try:
         calibration = calibrations.activate(actor, calibration)
     except calibrations.CalibrationError as exc:

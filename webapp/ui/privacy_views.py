@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from forensics.ingest.errors import IngestError
@@ -18,7 +18,7 @@ from privacy.models import BudgetLedgerEntry, PrivateDataset, PrivateFinetuneJob
 from privacy.presenters import dataset_to_dict
 from privacy.tenant_budget import describe, set_tenant_budget
 from privacy.units import tenant_budget
-from webapp.accounts.tenancy import Actor
+from webapp.accounts.tenancy import Actor, get_scoped_or_404, scoped
 from webapp.api.privacy_serializers import (BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer,
                                            TenantBudgetSetSerializer)
 from webapp.ui.access import console_actor
@@ -60,9 +60,9 @@ def privacy_home(request: HttpRequest) -> HttpResponse:
 
 def _home_page(request: HttpRequest, actor: Actor, errors: dict[str, Any],
                budget_errors: dict[str, Any]) -> HttpResponse:
-    datasets = [dataset_to_dict(d) for d in PrivateDataset.objects.filter(tenant=actor.tenant)[:50]]
-    recent = PrivateFinetuneJob.objects.filter(tenant=actor.tenant).select_related("dataset")[:20]
-    versions = TenantDetectorVersion.objects.filter(tenant=actor.tenant)[:20]
+    datasets = [dataset_to_dict(d) for d in scoped(PrivateDataset, actor)[:50]]
+    recent = scoped(PrivateFinetuneJob, actor).select_related("dataset")[:20]
+    versions = scoped(TenantDetectorVersion, actor)[:20]
     return render(request, "ui/privacy.html", {
         "datasets": datasets, "jobs": recent, "versions": versions, "errors": errors,
         "pending": any(j.state in PENDING for j in recent),
@@ -97,7 +97,7 @@ def privacy_tenant_budget(request: HttpRequest) -> HttpResponse:
 @login_required
 def privacy_dataset(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request)
-    dataset = get_object_or_404(PrivateDataset, pk=pk, tenant=actor.tenant)
+    dataset = get_scoped_or_404(PrivateDataset, actor, pk=pk)
     return _dataset_page(request, actor, dataset, {})
 
 
@@ -116,7 +116,7 @@ def _dataset_page(request: HttpRequest, actor: Actor, dataset: PrivateDataset, e
 @require_POST
 def privacy_submit(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request, "analyse")
-    dataset = get_object_or_404(PrivateDataset, pk=pk, tenant=actor.tenant)
+    dataset = get_scoped_or_404(PrivateDataset, actor, pk=pk)
     form = JobCreateSerializer(data={**_fields(request, ("target_epsilon", "delta", "epochs", "batch_size",
                                                          "max_grad_norm", "learning_rate", "seed")),
                                      "dataset": str(dataset.pk)})
@@ -139,7 +139,7 @@ def privacy_submit(request: HttpRequest, pk: str) -> HttpResponse:
 @require_POST
 def privacy_budget(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request, "admin")
-    dataset = get_object_or_404(PrivateDataset, pk=pk, tenant=actor.tenant)
+    dataset = get_scoped_or_404(PrivateDataset, actor, pk=pk)
     form = BudgetSerializer(data=_fields(request, ("epsilon_total", "delta")))
     if not form.is_valid():
         return _dataset_page(request, actor, dataset, form.errors, 400)
@@ -154,7 +154,7 @@ def privacy_budget(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 def privacy_job(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request)
-    job = get_object_or_404(PrivateFinetuneJob.objects.select_related("dataset"), pk=pk, tenant=actor.tenant)
+    job = get_scoped_or_404(PrivateFinetuneJob.objects.select_related("dataset"), actor, pk=pk)
     result = job.result_card or {}
     rows = []
     if result:

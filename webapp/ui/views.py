@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
@@ -27,6 +27,7 @@ from provenance.exports import request_export
 from provenance.models import AuditEvent, ReportExport
 from webapp.api.serializers import ReportRequestSerializer
 from webapp.api.views import report_file_response
+from webapp.accounts.tenancy import get_scoped_or_404, scoped
 from webapp.ui import evidence, queue
 from webapp.ui.access import console_actor
 
@@ -37,7 +38,7 @@ QUEUE_PAGE_SIZE = 25
 def items(request: HttpRequest) -> HttpResponse:
     """The review queue: filter, sort, page, select rows for a bulk decision."""
     actor = console_actor(request)
-    qs = Analysis.objects.filter(tenant=actor.tenant).select_related("item")
+    qs = scoped(Analysis, actor).select_related("item")
     qs, filters = queue.apply(qs, request.GET)
     page = Paginator(qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "ui/items.html", {
@@ -63,7 +64,7 @@ def bulk_review(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Select at least one item (tick its box, or press x on a row) before a bulk decision.")
         return redirect(back)
     try:
-        chosen = list(Analysis.objects.filter(tenant=actor.tenant, pk__in=ids).select_related("item"))
+        chosen = list(scoped(Analysis, actor).filter(pk__in=ids).select_related("item"))
     except (ValueError, ValidationError):
         messages.error(request, "The selection contained an id that is not an item id.")
         return redirect(back)
@@ -144,16 +145,16 @@ def _neighbours(analysis: Analysis) -> tuple[str | None, str | None]:
 @login_required
 def item(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request)
-    analysis = get_object_or_404(
+    analysis = get_scoped_or_404(
         Analysis.objects.select_related("item", "calibration").prefetch_related("detector_results", "reviews"),
-        pk=pk, tenant=actor.tenant,
+        actor, pk=pk,
     )
     data = analysis_to_dict(analysis)
     results = list(analysis.detector_results.all())
     props = analysis.item.properties or {}
     width, height = props.get("width"), props.get("height")
     text = media_path(analysis).read_text("utf-8") if analysis.item.media_type == "text" else ""
-    history = AuditEvent.objects.filter(tenant=actor.tenant, item_id=str(analysis.item_id)).order_by("seq")
+    history = scoped(AuditEvent, actor).filter(item_id=str(analysis.item_id)).order_by("seq")
     newer, older = _neighbours(analysis)
     overlays = evidence.heatmap_overlays(results, width, height)
     return render(request, "ui/item.html", {
@@ -184,7 +185,7 @@ def item(request: HttpRequest, pk: str) -> HttpResponse:
 @require_http_methods(["POST"])
 def review(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request, "review")
-    analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
+    analysis = get_scoped_or_404(Analysis, actor, pk=pk)
     try:
         record_review(actor, analysis, request.POST.get("decision", ""), request.POST.get("reason", ""))
         messages.success(request, "Decision recorded in the audit trail.")
@@ -214,7 +215,7 @@ def item_media(request: HttpRequest, pk: str) -> HttpResponse:
     Answers byte ranges: a browser can only seek a video (timeline clicks) when the server does.
     """
     actor = console_actor(request)
-    analysis = get_object_or_404(Analysis.objects.select_related("item"), pk=pk, tenant=actor.tenant)
+    analysis = get_scoped_or_404(Analysis.objects.select_related("item"), actor, pk=pk)
     path = media_path(analysis)
     size = path.stat().st_size
     wanted = _byte_range(request.headers.get("Range", ""), size)
@@ -239,7 +240,7 @@ def item_media(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 def item_artifact(request: HttpRequest, pk: str, detector: str, name: str) -> FileResponse:
     actor = console_actor(request)
-    analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
+    analysis = get_scoped_or_404(Analysis, actor, pk=pk)
     path = artifact_path(analysis, detector, name)
     if path is None or not path.exists():
         raise Http404("no such picture")
@@ -250,7 +251,7 @@ def item_artifact(request: HttpRequest, pk: str, detector: str, name: str) -> Fi
 def item_status(request: HttpRequest, pk: str) -> JsonResponse:
     """Polled by the item and list pages for live progress."""
     actor = console_actor(request)
-    analysis = get_object_or_404(Analysis, pk=pk, tenant=actor.tenant)
+    analysis = get_scoped_or_404(Analysis, actor, pk=pk)
     return JsonResponse({"state": analysis.state, "stage": analysis.stage, "progress": analysis.progress,
                          "verdict": analysis.verdict or None,
                          "verdict_label": analysis.get_verdict_display() if analysis.verdict else None,
@@ -271,7 +272,7 @@ def reports(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Report requested; it is being built on a worker.")
         return redirect("ui:reports")
     errors = form.errors if request.method == "POST" else {}
-    jobs = ReportExport.objects.filter(tenant=actor.tenant)[:20]
+    jobs = scoped(ReportExport, actor)[:20]
     return render(request, "ui/reports.html", {
         "errors": errors, "jobs": jobs, "pending": any(j.state in ("queued", "running") for j in jobs),
     }, status=400 if errors else 200)
@@ -280,7 +281,7 @@ def reports(request: HttpRequest) -> HttpResponse:
 @login_required
 def report_download(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request, "export")
-    job = get_object_or_404(ReportExport, pk=pk, tenant=actor.tenant)
+    job = get_scoped_or_404(ReportExport, actor, pk=pk)
     if job.state != ReportExport.State.DONE:
         raise Http404("the report is not ready")
     return report_file_response(job)

@@ -5,9 +5,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from webapp.accounts.tenancy import get_scoped_or_404, scoped
 from webapp.ui.access import console_actor
 from webapp.webhooks import services
 from webapp.webhooks.destinations import DestinationRefused
@@ -28,7 +29,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
                                                request.POST.getlist("events") or None)
         except (DestinationRefused, ValueError) as exc:
             error = str(exc)
-    endpoints = WebhookEndpoint.objects.filter(tenant=actor.tenant)
+    endpoints = scoped(WebhookEndpoint, actor)
     return render(request, "ui/webhooks.html", {
         "endpoints": endpoints, "created": created, "error": error,
         "events": services.SUBSCRIBABLE_EVENTS, "url": request.POST.get("url", "") if error else "",
@@ -39,7 +40,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
 @require_POST
 def webhook_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request, SCOPE)
-    services.deactivate_endpoint(get_object_or_404(WebhookEndpoint, pk=pk, tenant=actor.tenant))
+    services.deactivate_endpoint(get_scoped_or_404(WebhookEndpoint, actor, pk=pk))
     messages.success(request, "Endpoint deactivated; nothing more will be sent to it.")
     return redirect("ui:webhooks")
 
@@ -48,7 +49,7 @@ def webhook_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
 @require_POST
 def webhook_test(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request, SCOPE)
-    endpoint = get_object_or_404(WebhookEndpoint, pk=pk, tenant=actor.tenant, active=True)
+    endpoint = get_scoped_or_404(WebhookEndpoint, actor, pk=pk, active=True)
     services.send_ping(endpoint)
     messages.success(request, "Ping queued; its delivery appears below.")
     return redirect("ui:webhook_deliveries", pk=endpoint.pk)
@@ -57,7 +58,7 @@ def webhook_test(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 def webhook_deliveries(request: HttpRequest, pk: str) -> HttpResponse:
     actor = console_actor(request, SCOPE)
-    endpoint = get_object_or_404(WebhookEndpoint, pk=pk, tenant=actor.tenant)
+    endpoint = get_scoped_or_404(WebhookEndpoint, actor, pk=pk)
     page = Paginator(endpoint.deliveries.order_by("-created_at", "-id"), 25).get_page(request.GET.get("page"))
     return render(request, "ui/webhook_deliveries.html", {
         "endpoint": endpoint, "page": page, "pending": any(d.state == "pending" for d in page),
