@@ -68,7 +68,14 @@ def test_batching_and_the_shared_cache_never_change_a_score(detector) -> None:  
     alone = [detector.score_texts([t])[0] for t in texts]
     detector.lm._results.clear()
     together = detector.score_texts(texts)
-    assert np.allclose(alone, together, atol=2e-3)
+    # The scoring LM runs in bfloat16 on the CPU, where a padded batch takes other matmul kernels than a single
+    # text: the last bits differ, and by how much depends on the CPU (2026-12-06: up to 0.0065 in the final
+    # probability on this machine, under 0.002 on the previous one). Batching must not move a score beyond
+    # that rounding, nor ever flip a verdict that is not on the threshold's edge.
+    assert np.allclose(alone, together, atol=1e-2)
+    threshold = detector.model.calibration.threshold
+    assert [a >= threshold for a, t in zip(alone, together) if abs(a - threshold) > 1e-2] == \
+        [t >= threshold for a, t in zip(alone, together) if abs(a - threshold) > 1e-2]
     cached = detector.lm.statistics([texts[0]], max_tokens=detector.max_tokens)[0]
     assert detector.lm.statistics([texts[0]], max_tokens=detector.max_tokens)[0] is cached
 
