@@ -145,11 +145,7 @@ def enqueue(calibration: Calibration) -> None:
     """Hand the job to the queue; if the broker is down the sweeper enqueues it again later."""
     from forensics.tasks import run_calibration
 
-    try:
-        run_calibration.delay(str(calibration.id))
-    except Exception as exc:  # noqa: BLE001 - a broker failure must not lose the job
-        log.error("could not enqueue calibration; the sweeper will retry",
-                  extra={"calibration": str(calibration.id), "error": str(exc)})
+    lifecycle.send(run_calibration, calibration.id, "calibration")
 
 
 # ----------------------------------------------------------------------------------------------- the job

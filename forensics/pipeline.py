@@ -30,6 +30,7 @@ from forensics.public_errors import public_reason
 from forensics.signals import analysis_finished
 from provenance.audit import append_event
 from provenance.collect import collect_provenance
+from webapp import job_lifecycle as lifecycle
 
 log = logging.getLogger(__name__)
 State = Analysis.State
@@ -116,11 +117,8 @@ def resend_to_detection(analysis: Analysis) -> None:
     """Send a waiting job's detection message again (the sweeper's remedy for a lost one)."""
     from forensics.tasks import run_detection_stage
 
-    try:
-        run_detection_stage.delay(str(analysis.id))
+    if lifecycle.send(run_detection_stage, analysis.id, "analysis detection"):
         log.warning("detection message re-sent", extra={"analysis": str(analysis.id)})
-    except Exception as exc:  # noqa: BLE001 - the broker may be down; the next sweep tries again
-        log.error("could not re-send the detection message", extra={"analysis": str(analysis.id), "error": str(exc)})
 
 
 def claim_detection(analysis_id: str, *, redelivered: bool = False) -> Analysis | None:

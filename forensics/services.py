@@ -20,6 +20,7 @@ from forensics.ingest.probe import Limits, decode_text, probe, starts_like_text,
 from forensics.ingest.sniff import SNIFF_BYTES, Sniffed, sniff
 from forensics.models import Analysis, MediaItem
 from provenance.audit import append_event
+from webapp import job_lifecycle as lifecycle
 from webapp.accounts.tenancy import Actor
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,4 @@ def enqueue(analysis: Analysis) -> None:
     ``queued`` and the stale-job sweeper enqueues it again later."""
     from forensics.tasks import run_provenance_stage
 
-    try:
-        run_provenance_stage.delay(str(analysis.id))
-    except Exception as exc:  # noqa: BLE001 - any broker failure must not lose the job
-        log.error("could not enqueue analysis; the sweeper will retry",
-                  extra={"analysis": str(analysis.id), "error": str(exc)})
+    lifecycle.send(run_provenance_stage, analysis.id, "analysis")

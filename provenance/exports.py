@@ -37,10 +37,7 @@ def _enqueue(job: ReportExport) -> None:
     """Hand the job to the queue; if the broker is down, the sweeper sends it again."""
     from provenance.tasks import run_report_export
 
-    try:
-        run_report_export.delay(str(job.id))
-    except Exception as exc:  # noqa: BLE001 - the job stays queued; the sweeper re-sends it
-        log.error("could not enqueue report export", extra={"export": str(job.id), "error": str(exc)})
+    lifecycle.send(run_report_export, job.id, "report_export")
 
 
 def _give_up(job: ReportExport, reason: str) -> None:

@@ -43,6 +43,21 @@ class LifecycleJob(models.Model):
 Job = TypeVar("Job", bound=LifecycleJob)
 
 
+def send(task: Any, job_id: Any, kind: str) -> bool:
+    """Hand a job to its Celery task; False (logged) when the broker is down.
+
+    A job must never be lost to a broker outage: its row stays as it is and the sweeper sends it again, so
+    the caller's request still succeeds.
+    """
+    try:
+        task.delay(str(job_id))
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper retries
+        log.error("could not queue the job; the sweeper will send it again",
+                  extra={"kind": kind, "job": str(job_id), "error": str(exc)})
+        return False
+
+
 def claim(model: type[Job], job_id: Any, *, redelivered: bool = False, stage: str = "starting") -> Job | None:
     """The job, now ``running`` on this worker; None if another worker has it, it is finished, or it gave up."""
     claimable = [QUEUED, RUNNING] if redelivered else [QUEUED]
