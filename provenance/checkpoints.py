@@ -6,8 +6,8 @@ from typing import Any
 from django.utils import timezone
 
 from provenance.audit import ChainReport
+from provenance.keys import signing_key
 from provenance.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from provenance.reports import signing_key
 from provenance.signing import sign_json, verify_json
 from webapp.accounts.models import Tenant
 

@@ -28,7 +28,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from forensics.models import Analysis, Calibration, DetectorResult
 from privacy.models import PrivateFinetuneJob
-from provenance.models import ReportExport
+from webapp.reporting.models import ReportExport
 
 log = logging.getLogger(__name__)
 QUEUES = ("cpu", "gpu", "control")

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "forensics",
     "provenance",
     "privacy",
+    "webapp.reporting",
     "webapp.webhooks",
 ]
 

@@ -3,14 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from provenance.keys import published_public_key
 from webapp import health, operations
 from webapp.accounts.views import ThrottledLoginView
 
 
 def report_public_key(request: HttpRequest) -> HttpResponse:
     """The Ed25519 public key that verifies this service's exported reports."""
-    from provenance.reports import published_public_key
-
     return HttpResponse(published_public_key(), content_type="application/x-pem-file")
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from privacy import jobs
-from provenance.reports import build_period_report
 from tests.support.privacy_fixtures import upload_dataset
+from webapp.reporting.reports import build_period_report
 
 
 def test_the_period_report_lists_private_jobs_with_their_budget(actor, other_tenant, dataset_zip) -> None:
@@ -32,7 +32,7 @@ def test_the_period_report_lists_private_jobs_with_their_budget(actor, other_ten
 def test_the_pdf_report_has_a_private_fine_tuning_table(actor, dataset_zip) -> None:
     import pypdfium2
 
-    from provenance.pdf import render_pdf
+    from webapp.reporting.pdf import render_pdf
 
     dataset = upload_dataset(actor, dataset_zip, epsilon_total=2.5)
     job = jobs.submit_job(actor, dataset, target_epsilon=2.0, epochs=2, batch_size=6)

@@ -31,6 +31,6 @@ def test_a_dwtdct_marked_image_shows_its_payload_in_provenance(api, moderator_cl
     assert "Invisible watermarks" in page and KNOWN_PAYLOADS[0].name in page and sd["payload_hex"] in page
 
     from forensics.models import Analysis
-    from provenance.reports import _mark_found
+    from webapp.reporting.reports import _mark_found
 
     assert _mark_found(Analysis.objects.get(pk=body["id"])) == "image-invisible-watermark"

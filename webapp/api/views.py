@@ -1,10 +1,6 @@
 """REST API v1: thin views over ``forensics.services``; tenant scoping on every query."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
@@ -21,8 +17,6 @@ from forensics.idempotency import IdempotencyConflict, file_fingerprint, run_onc
 from forensics.models import Analysis
 from forensics.pipeline import artifact_path
 from forensics.reviews import ReviewError, record_review
-from provenance.exports import CONTENT_TYPES, export_to_dict, request_export
-from provenance.models import ReportExport
 from webapp.accounts.tenancy import get_scoped_or_404, scoped
 from webapp.api.errors import problem
 from webapp.api.parsers import SafeJSONParser
@@ -32,6 +26,8 @@ from webapp.api.serializers import (
     ReportRequestSerializer,
     ReviewCreateSerializer,
 )
+from webapp.reporting.exports import export_to_dict, report_file_response, request_export
+from webapp.reporting.models import ReportExport
 
 FILTERS = ("state", "verdict", "media_type")
 
@@ -175,15 +171,7 @@ class ReportDownload(generics.GenericAPIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: str) -> FileResponse:
-        return report_file_response(get_scoped_or_404(ReportExport, request.actor, pk=pk))
-
-
-def report_file_response(job: ReportExport) -> FileResponse:
-    """Shared by the API and the console."""
-    if job.state != ReportExport.State.DONE:
-        raise NotFound(f"report {job.id} is {job.state}, not ready")
-    response = FileResponse((Path(settings.MEDIA_ROOT) / job.file).open("rb"), content_type=CONTENT_TYPES[job.format],
-                            as_attachment=True, filename=f"report-{job.tenant.slug}-{job.id}.{job.format}")
-    if job.signature:
-        response["X-Signature"] = json.dumps(json.loads(job.signature), separators=(",", ":"))
-    return response
+        job = get_scoped_or_404(ReportExport, request.actor, pk=pk)
+        if job.state != ReportExport.State.DONE:
+            raise NotFound(f"report {job.id} is {job.state}, not ready")
+        return report_file_response(job)

@@ -23,11 +23,11 @@ from forensics.operating_point_use import expected_fpr
 from forensics.pipeline import artifact_path, media_path
 from forensics.presenters import analysis_to_dict
 from forensics.reviews import ReviewError, needs_second_review, record_review, record_reviews
-from provenance.exports import request_export
-from provenance.models import AuditEvent, ReportExport
-from webapp.api.serializers import ReportRequestSerializer
-from webapp.api.views import report_file_response
+from provenance.models import AuditEvent
 from webapp.accounts.tenancy import get_scoped_or_404, scoped
+from webapp.api.serializers import ReportRequestSerializer
+from webapp.reporting.exports import report_file_response, request_export
+from webapp.reporting.models import ReportExport
 from webapp.ui import evidence, queue
 from webapp.ui.access import console_actor
 

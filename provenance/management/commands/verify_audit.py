@@ -7,6 +7,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from provenance.audit import verify_chain
+from provenance.checkpoints import verify_checkpoints
+from provenance.keys import signing_key
 from webapp.accounts.models import Tenant
 
 
@@ -23,9 +25,6 @@ class Command(BaseCommand):
             tenants = tenants.filter(slug=tenant)
             if not tenants:
                 raise CommandError(f"no tenant {tenant!r}")
-        from provenance.checkpoints import verify_checkpoints
-        from provenance.reports import signing_key
-
         public_key = signing_key().public_key()
         broken = 0
         for t in tenants:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from provenance.keys import published_public_key
 from provenance.signing import load_public_key_pem, verify_bytes, verify_json
 
 
@@ -23,8 +24,6 @@ class Command(BaseCommand):
         if public_key:
             key = load_public_key_pem(public_key.read_bytes())
         else:
-            from provenance.reports import published_public_key
-
             key = load_public_key_pem(published_public_key())
         data = file.read_bytes()
         if file.suffix == ".json":

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from provenance.reports import build_period_report, export_report
 from webapp.accounts.models import Tenant
+from webapp.reporting.reports import build_period_report, export_report
 
 
 def _day(value: str) -> datetime:

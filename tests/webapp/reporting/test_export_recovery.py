@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from provenance.exports import recover_stale_exports, request_export
-from provenance.models import ReportExport
 from webapp.accounts.tenancy import system_actor
+from webapp.reporting.exports import recover_stale_exports, request_export
+from webapp.reporting.models import ReportExport
 
 PARAMS = {"start": date.today() - timedelta(days=1), "end": date.today() + timedelta(days=1), "format": "json"}
 

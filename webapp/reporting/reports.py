@@ -24,8 +24,9 @@ from django.utils import timezone
 from forensics.models import Analysis
 from privacy.reports import privacy_jobs_section
 from provenance.audit import append_event
+from provenance.keys import signing_key
 from provenance.models import AuditChainHead
-from provenance.signing import load_or_create_private_key, public_key_pem, sign_bytes, sign_json
+from provenance.signing import sign_bytes, sign_json
 from webapp.accounts.models import Tenant
 
 SCHEMA = "media-forensics/period-report/v1"
@@ -46,15 +47,6 @@ def csv_safe(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
         return "'" + value
     return value
-
-
-def signing_key():  # type: ignore[no-untyped-def]
-    return load_or_create_private_key(Path(settings.FORENSICS_SIGNING_KEY))
-
-
-def published_public_key() -> str:
-    """The PEM served at /.well-known/forensics-report-key.pem."""
-    return public_key_pem(signing_key())
 
 
 def _score(value: float | None) -> str | None:
@@ -207,7 +199,7 @@ def export_report(report: dict[str, Any], fmt: str, tenant: Tenant, actor: str) 
         body = buf.getvalue().encode("utf-8")
         detached = sign_bytes(body, key).to_json()
     elif fmt == "pdf":
-        from provenance.pdf import render_pdf
+        from webapp.reporting.pdf import render_pdf  # reportlab is loaded only for a PDF
 
         body = render_pdf(report, evidence_pictures(tenant, report))
         detached = sign_bytes(body, key).to_json()

@@ -103,7 +103,7 @@ def test_compliance_user_exports_from_the_console(tenant, history, client) -> No
     assert response.status_code == 302
     page = client.get("/reports/").content.decode()
     assert "Download" in page and "user:carol" in page
-    from provenance.models import ReportExport
+    from webapp.reporting.models import ReportExport
 
     job = ReportExport.objects.get()
     download = client.get(f"/reports/{job.id}/download")
@@ -205,8 +205,8 @@ def test_pdf_reports_render_when_a_text_analysis_is_in_scope(tenant, settings, t
 def test_the_pdf_model_table_tolerates_any_detector_info(tenant, info) -> None:
     from datetime import datetime, timezone
 
-    from provenance.pdf import render_pdf
-    from provenance.reports import build_period_report
+    from webapp.reporting.pdf import render_pdf
+    from webapp.reporting.reports import build_period_report
 
     report = build_period_report(tenant, datetime(2026, 1, 1, tzinfo=timezone.utc),
                                  datetime(2026, 2, 1, tzinfo=timezone.utc))
@@ -237,7 +237,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tenant) -> None:
 
 @pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@A1", "\t=1+1", "\r=1+1"])
 def test_csv_safe_quotes_every_formula_start(cell: str) -> None:
-    from provenance.reports import csv_safe
+    from webapp.reporting.reports import csv_safe
 
     assert csv_safe(cell) == "'" + cell and csv_safe("a=1") == "a=1" and csv_safe(None) is None
 

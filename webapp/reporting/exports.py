@@ -1,6 +1,7 @@
 """Report exports as worker jobs: requested (audited), built with progress, stored signed."""
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date, datetime, time
 from datetime import timezone as dt_timezone
@@ -9,13 +10,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.http import FileResponse
 
 from forensics.public_errors import public_reason
 from provenance.audit import append_event
-from provenance.models import ReportExport
-from provenance.reports import build_period_report, export_report
 from webapp import job_lifecycle as lifecycle
 from webapp.accounts.tenancy import Actor
+from webapp.reporting.models import ReportExport
+from webapp.reporting.reports import build_period_report, export_report
 
 log = logging.getLogger(__name__)
 CONTENT_TYPES = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}
@@ -35,7 +37,7 @@ def request_export(actor: Actor, params: dict[str, Any]) -> ReportExport:
 
 def _enqueue(job: ReportExport) -> None:
     """Hand the job to the queue; if the broker is down, the sweeper sends it again."""
-    from provenance.tasks import run_report_export
+    from webapp.reporting.tasks import run_report_export  # the tasks module imports this one
 
     lifecycle.send(run_report_export, job.id, "report_export")
 
@@ -84,3 +86,13 @@ def export_to_dict(job: ReportExport) -> dict[str, Any]:
         "finished_at": job.finished_at.isoformat() if job.finished_at else None, "error": job.error or None,
         "download": f"/api/v1/reports/{job.id}/download" if job.state == ReportExport.State.DONE else None,
     }
+
+
+def report_file_response(job: ReportExport) -> FileResponse:
+    """The signed file of a finished export as a download; CSV and PDF carry their detached signature in
+    ``X-Signature``. The API and the console both serve it so, each after checking that the job is done."""
+    response = FileResponse((Path(settings.MEDIA_ROOT) / job.file).open("rb"), content_type=CONTENT_TYPES[job.format],
+                            as_attachment=True, filename=f"report-{job.tenant.slug}-{job.id}.{job.format}")
+    if job.signature:
+        response["X-Signature"] = json.dumps(json.loads(job.signature), separators=(",", ":"))
+    return response
