@@ -12,9 +12,8 @@ N_HASHES = 100_000
 
 
 def _db_path() -> list[tuple[str, float, str, str]]:
-    from forensics.models import MediaItem
-    from provenance.collect import near_duplicates, tenant_index
-    from provenance.models import PerceptualHash
+    from forensics.models import MediaItem, PerceptualHash
+    from forensics.provenance_section import near_duplicates, tenant_index
     from webapp.accounts.models import Tenant
 
     tenant, _ = Tenant.objects.get_or_create(slug="bench-neardup", defaults={"name": "Bench near-dup"})

@@ -1,5 +1,6 @@
 """What was submitted (MediaItem), each run over it (Analysis) and each
-detector's result (DetectorResult). Logic lives in services, not here."""
+detector's result (DetectorResult), with the item's perceptual hashes (PerceptualHash).
+Logic lives in services, not here."""
 from __future__ import annotations
 
 import uuid
@@ -206,3 +207,18 @@ class Calibration(LifecycleJob):
                 "created_at": self.created_at.isoformat() if self.created_at else None,
                 "expected_fpr": (self.result.get("fused") or {}).get("expected_fpr"),
                 "fpr_interval": (self.result.get("fused") or {}).get("fpr_interval")}
+
+
+class PerceptualHash(models.Model):
+    """PDQ hash of an image, or of one sampled frame of a video, for near-duplicate search."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="perceptual_hashes")
+    item = models.ForeignKey(MediaItem, on_delete=models.CASCADE, related_name="perceptual_hashes")
+    frame_index = models.IntegerField(default=-1, help_text="-1 for a still image")
+    pdq = models.CharField(max_length=64)
+    quality = models.PositiveSmallIntegerField()
+
+    class Meta:
+        db_table = "provenance_perceptualhash"  # created by provenance's migrations; moved without touching the data
+        constraints = [models.UniqueConstraint(fields=["item", "frame_index"], name="one_hash_per_frame")]
+        indexes = [models.Index(fields=["tenant", "quality"])]

@@ -26,10 +26,10 @@ from forensics.detector_options import options_fingerprint, options_for
 from forensics.fusion import fuse
 from forensics.models import Analysis, Calibration, DetectorResult
 from forensics.operating_point_use import active_calibration, apply_operating_point
+from forensics.provenance_section import collect_provenance
 from forensics.public_errors import public_reason
 from forensics.signals import analysis_finished
 from provenance.audit import append_event
-from provenance.collect import collect_provenance
 from webapp import job_lifecycle as lifecycle
 
 log = logging.getLogger(__name__)

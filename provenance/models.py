@@ -61,20 +61,6 @@ class AuditChainHead(models.Model):
     entry_hash = models.CharField(max_length=64)
 
 
-class PerceptualHash(models.Model):
-    """PDQ hash of an image, or of one sampled frame of a video, for near-duplicate search."""
-
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="perceptual_hashes")
-    item = models.ForeignKey("forensics.MediaItem", on_delete=models.CASCADE, related_name="perceptual_hashes")
-    frame_index = models.IntegerField(default=-1, help_text="-1 for a still image")
-    pdq = models.CharField(max_length=64)
-    quality = models.PositiveSmallIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "frame_index"], name="one_hash_per_frame")]
-        indexes = [models.Index(fields=["tenant", "quality"])]
-
-
 class AuditCheckpoint(models.Model):
     """A signed statement of a tenant's chain head at a moment (the Certificate
     Transparency pattern): anyone holding the public key can later prove that

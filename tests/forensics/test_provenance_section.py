@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from forensics import services
-from provenance.models import PerceptualHash
+from forensics.models import PerceptualHash
 from tests.support.media import REAL_FACES, mp4_bytes
 
 pytestmark = pytest.mark.usefixtures("eager_celery")

@@ -15,9 +15,9 @@ from typing import Any
 from django.conf import settings
 
 from detectors.base import MediaType
+from forensics.models import Analysis, MediaItem, PerceptualHash, Review
 from provenance.c2pa_check import check_c2pa
 from provenance.metadata import extract_metadata
-from provenance.models import PerceptualHash
 from provenance.neardup import NearDupIndex
 from provenance.perceptual import MATCH_THRESHOLD, MIN_QUALITY, pdq_image, pdq_video
 
@@ -95,8 +95,6 @@ def near_duplicates(item: Any, hashes: list[PerceptualHash], max_distance: int =
 
     Low-quality hashes (flat images) are left out on both sides: they match everything.
     """
-    from forensics.models import Analysis, MediaItem, Review
-
     usable = [h for h in hashes if h.quality > MIN_QUALITY]
     if not usable:
         return []
