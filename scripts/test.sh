@@ -9,6 +9,14 @@ PY=.venv/bin/python
 PG_URL=${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/forensics}
 REDIS_TEST_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 
+# The layer contract first (pyproject.toml [tool.importlinter], docs/architecture.md): an upward import fails
+# the run before any test starts.
+echo "=================== Import layers (lint-imports) ==================="
+if ! .venv/bin/lint-imports --no-cache --no-logo; then
+  echo "!!! an import breaks the layer contract (above): the run stops here"
+  exit 1
+fi
+
 pg_up()    { $PY -c "import psycopg,sys; psycopg.connect('${PG_URL%/*}/postgres', connect_timeout=3).close()" 2>/dev/null; }
 redis_up() { $PY -c "import redis; redis.Redis.from_url('$REDIS_TEST_URL', socket_connect_timeout=3).ping()" 2>/dev/null; }
 
