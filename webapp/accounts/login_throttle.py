@@ -17,6 +17,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from provenance.audit import append_event
+from webapp.accounts.models import Membership
+
 log = logging.getLogger(__name__)
 
 
@@ -64,9 +67,6 @@ def record_success(attempt: Attempt) -> None:
 
 
 def _audit_lockout(attempt: Attempt, failures: int, window: int) -> None:
-    from provenance.audit import append_event
-    from webapp.accounts.models import Membership
-
     fields = {"username": attempt.username, "address": attempt.address, "failures": failures, "locked_seconds": window}
     log.warning("console log-in locked out", extra=fields)
     user = get_user_model().objects.filter(username__iexact=attempt.username).first()
