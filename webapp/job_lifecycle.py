@@ -43,14 +43,17 @@ class LifecycleJob(models.Model):
 Job = TypeVar("Job", bound=LifecycleJob)
 
 
-def send(task: Any, job_id: Any, kind: str) -> bool:
-    """Hand a job to its Celery task; False (logged) when the broker is down.
+def send(task: Any, job_id: Any, kind: str, *, countdown: float | None = None) -> bool:
+    """Hand a job to its Celery task (after ``countdown`` seconds, if given); False (logged) when the broker is down.
 
     A job must never be lost to a broker outage: its row stays as it is and the sweeper sends it again, so
     the caller's request still succeeds.
     """
     try:
-        task.delay(str(job_id))
+        if countdown:
+            task.apply_async((str(job_id),), countdown=countdown)
+        else:
+            task.delay(str(job_id))
         return True
     except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper retries
         log.error("could not queue the job; the sweeper will send it again",

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from webapp import job_lifecycle as lifecycle
 from webapp.accounts import secret_box
 from webapp.webhooks.destinations import DestinationRefused, check_destination
 from webapp.webhooks.models import WebhookDelivery
@@ -45,14 +46,11 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def enqueue(delivery: WebhookDelivery, countdown: float = 0) -> None:
-    """Queue an attempt. If the broker is down the row stays pending and the sweeper sends it."""
+    """Queue an attempt (``webapp.job_lifecycle.send``). If the broker is down the row stays pending and the
+    sweeper sends it."""
     from webapp.webhooks.tasks import deliver_webhook
 
-    try:
-        deliver_webhook.apply_async((str(delivery.id),), countdown=countdown or None)
-    except Exception as exc:  # noqa: BLE001 - any broker failure must not lose the delivery
-        log.error("could not enqueue webhook delivery; the sweeper will retry",
-                  extra={"delivery": str(delivery.id), "error": str(exc)})
+    lifecycle.send(deliver_webhook, delivery.id, "webhook delivery", countdown=countdown or None)
 
 
 def claim(delivery_id: str) -> WebhookDelivery | None:
