@@ -51,7 +51,10 @@ class ReviewState(models.TextChoices):
     ESCALATED = "escalated", "Escalated"
 
 
-class Analysis(models.Model):
+class Analysis(LifecycleJob):
+    """One run over an item: a job (``webapp.job_lifecycle``: stage, progress, attempts, heartbeat, error) whose
+    provenance stage runs on the cpu queue and whose detection stage runs on the gpu queue."""
+
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -67,9 +70,6 @@ class Analysis(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="analyses")
     item = models.ForeignKey(MediaItem, on_delete=models.PROTECT, related_name="analyses")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
-    stage = models.CharField(max_length=40, blank=True, help_text="What the worker is doing now.")
-    progress = models.FloatField(default=0.0)
-    attempts = models.PositiveSmallIntegerField(default=0)
     submitted_by = models.CharField(max_length=150)
     source = models.CharField(max_length=20, default="api")  # api | ui | cli
     verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
@@ -81,11 +81,7 @@ class Analysis(models.Model):
     # The tenant's calibration whose thresholds decided the verdict; None = the shipped operating points.
     calibration = models.ForeignKey("Calibration", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="analyses")
-    error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

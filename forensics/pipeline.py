@@ -16,8 +16,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
 from detectors.base import Detector, Finding, MediaInput, MediaType, checked_predict
 from detectors.device import resolve_device
@@ -55,33 +53,14 @@ def applicable_detectors(media_type: MediaType) -> list[str]:
 
 
 def claim(analysis_id: str, *, redelivered: bool = False) -> Analysis | None:
-    """Atomically move a queued job to running; None if another worker has it or it is finished.
-
-    A message the broker redelivers after a worker crash may re-claim a
-    job left ``running``.
-    """
-    claimable = [State.QUEUED, State.RUNNING] if redelivered else [State.QUEUED]
-    now = timezone.now()
-    claimed = Analysis.objects.filter(pk=analysis_id, state__in=claimable).update(
-        state=State.RUNNING, stage="provenance", attempts=F("attempts") + 1,
-        started_at=now, heartbeat_at=now, progress=0.05, error="",
-    )
-    if not claimed:
-        log.info("analysis not claimable; skipping", extra={"analysis": analysis_id})
-        return None
-    analysis = Analysis.objects.select_related("item", "tenant").get(pk=analysis_id)
-    if analysis.attempts > settings.FORENSICS_MAX_ATTEMPTS:
-        fail(analysis, f"gave up after {analysis.attempts - 1} attempts: the worker stopped each time")
-        return None
-    append_event(analysis.tenant, "system:worker", "analysis.started",
-                 item_id=str(analysis.item_id), analysis_id=str(analysis.id), payload={"attempt": analysis.attempts})
+    """The job, now ``running`` its provenance stage on this worker (``webapp.job_lifecycle.claim``); None if
+    another worker has it, it is finished, or it gave up after FORENSICS_MAX_ATTEMPTS."""
+    analysis = lifecycle.claim(Analysis, analysis_id, redelivered=redelivered, stage="provenance", progress=0.05,
+                               give_up=fail, related=("item", "tenant"))
+    if analysis is not None:
+        append_event(analysis.tenant, "system:worker", "analysis.started", item_id=str(analysis.item_id),
+                     analysis_id=str(analysis.id), payload={"attempt": analysis.attempts})
     return analysis
-
-
-def report_progress(analysis: Analysis, stage: str, progress: float) -> None:
-    """Record what the worker is doing; doubles as the heartbeat the sweeper watches."""
-    analysis.stage, analysis.progress, analysis.heartbeat_at = stage, progress, timezone.now()
-    Analysis.objects.filter(pk=analysis.pk).update(stage=stage, progress=progress, heartbeat_at=analysis.heartbeat_at)
 
 
 def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None:
@@ -93,7 +72,7 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
         media_type = MediaType(item.media_type)
         analysis.provenance = collect_provenance(item, media_path(analysis))
         Analysis.objects.filter(pk=analysis.pk).update(provenance=analysis.provenance)
-        report_progress(analysis, "provenance done", 0.3)
+        lifecycle.beat(analysis, "provenance done", 0.3)
         if applicable_detectors(media_type):
             send_to_detection(analysis)
         else:
@@ -103,14 +82,14 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
 
 
 def send_to_detection(analysis: Analysis) -> None:
-    """Hand the job to the detection queue and mark it ``waiting`` (not a crash candidate while it waits)."""
+    """Mark the job ``waiting`` (in a queue, not a crash candidate) and hand it to the detection queue.
+
+    If the broker is down the job stays waiting and the sweeper re-sends its message after
+    FORENSICS_WAITING_RESEND_SECONDS."""
     from forensics.tasks import run_detection_stage
 
-    now = timezone.now()
-    Analysis.objects.filter(pk=analysis.pk, state__in=[State.RUNNING, State.WAITING]).update(
-        state=State.WAITING, stage="waiting for a detection worker", progress=0.35, heartbeat_at=now)
-    analysis.state, analysis.heartbeat_at = State.WAITING, now
-    run_detection_stage.delay(str(analysis.id))
+    if lifecycle.wait(analysis, "waiting for a detection worker", 0.35):
+        lifecycle.send(run_detection_stage, analysis.id, "analysis detection")
 
 
 def resend_to_detection(analysis: Analysis) -> None:
@@ -122,17 +101,10 @@ def resend_to_detection(analysis: Analysis) -> None:
 
 
 def claim_detection(analysis_id: str, *, redelivered: bool = False) -> Analysis | None:
-    """Atomically move a waiting job to running on this detection worker; None if it is not waiting.
-
-    Duplicate messages (a re-sent one whose original finally arrived) find the job already taken and do
-    nothing. A message the broker redelivers after a detection worker died may take a ``running`` job back.
-    """
-    claimable = [State.WAITING, State.RUNNING] if redelivered else [State.WAITING]
-    if not Analysis.objects.filter(pk=analysis_id, state__in=claimable).update(
-            state=State.RUNNING, stage="detection", heartbeat_at=timezone.now()):
-        log.info("detection not claimable; skipping", extra={"analysis": analysis_id})
-        return None
-    return Analysis.objects.select_related("item", "tenant").get(pk=analysis_id)
+    """The waiting job, now ``running`` its detection stage on this worker, without counting an attempt
+    (``webapp.job_lifecycle.resume``); None if it is not waiting (a duplicate message does nothing)."""
+    return lifecycle.resume(Analysis, analysis_id, redelivered=redelivered, stage="detection",
+                            related=("item", "tenant"))
 
 
 def detector_for(name: str, tenant: Any) -> Detector:
@@ -201,7 +173,7 @@ def run_detection_stage(analysis_id: str, *, redelivered: bool = False) -> None:
         models: list[dict[str, Any]] = []
         marks: list[dict[str, Any]] = []
         for index, name in enumerate(names):
-            report_progress(analysis, f"running {name}", 0.35 + 0.6 * index / len(names))
+            lifecycle.beat(analysis, f"running {name}", 0.35 + 0.6 * index / len(names))
             detector = detector_for(name, analysis.tenant)
             info = detector.model_info()
             started = time.perf_counter()
@@ -235,11 +207,8 @@ def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str,
     """Record the fused verdict and the calibration whose thresholds decided it (None = the shipped ones)."""
     fused = fuse(findings)
     with transaction.atomic():
-        updated = Analysis.objects.filter(pk=analysis.pk, state=State.RUNNING).update(
-            state=State.DONE, stage="done", progress=1.0, verdict=fused.verdict, score=fused.score,
-            verdict_reason=fused.reason, finished_at=timezone.now(), calibration=calibration,
-        )
-        if not updated:
+        if not lifecycle.finish(analysis, State.DONE, verdict=fused.verdict, score=fused.score,
+                                verdict_reason=fused.reason, calibration=calibration):
             return
         append_event(
             analysis.tenant, "system:worker", "analysis.completed",
@@ -255,11 +224,9 @@ def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str,
 
 
 def fail(analysis: Analysis, reason: str) -> None:
+    """End the job ``failed`` with the reason (audited, announced); nothing if it had already ended."""
     with transaction.atomic():
-        updated = Analysis.objects.filter(pk=analysis.pk).exclude(state=State.DONE).update(
-            state=State.FAILED, stage="failed", error=reason, finished_at=timezone.now()
-        )
-        if updated:
+        if lifecycle.finish(analysis, State.FAILED, error=reason):
             append_event(analysis.tenant, "system:worker", "analysis.failed",
                          item_id=str(analysis.item_id), analysis_id=str(analysis.id), payload={"error": reason})
             _announce_when_committed(analysis)

@@ -1,20 +1,22 @@
-"""One life cycle for background jobs (the NetBox ``JobRunner`` idea), shared by every job kind that uses it.
+"""One life cycle for background jobs (the NetBox ``JobRunner`` idea), shared by every job kind.
 
 A job row is claimed atomically (``queued`` -> ``running``, or back from ``running`` when the broker redelivers
 a message after a worker died), heartbeats while it works (its progress writes are the heartbeat), and ends
-``done`` or ``failed`` with a reason. ``sweep`` finds what crashed workers and lost messages left behind: a
-running job whose heartbeat is older than ``FORENSICS_STALE_AFTER_SECONDS`` goes back to the queue (and is
-failed with the reason after ``FORENSICS_MAX_ATTEMPTS``); a queued job that was never started is sent again.
+``done`` or ``failed`` with a reason. A job that hands itself to another queue (an analysis after its
+provenance stage, waiting for a detection worker) is ``waiting``: never swept as a crash; the worker that
+takes it ``resume``s it without counting an attempt. ``sweep`` finds what crashed workers and lost messages
+left behind: a running job whose heartbeat is older than ``FORENSICS_STALE_AFTER_SECONDS`` goes back to the
+queue (and is failed with the reason after ``FORENSICS_MAX_ATTEMPTS``); a queued job that was never started
+is sent again; a waiting job nobody took for ``FORENSICS_WAITING_RESEND_SECONDS`` has its message re-sent.
 
-Calibrations and report exports run on it; analyses and private fine-tuning jobs still have their own
-versions of the same steps (they have extra stages: waiting for a detection worker, checkpoints), which is
-the next thing to fold in here.
+Analyses, calibrations, private fine-tuning jobs and report exports run on it; webhook deliveries are sent
+with ``send`` (their retries and lease are their own).
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -22,11 +24,14 @@ from django.db.models import F
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+QUEUED, RUNNING, WAITING, DONE, FAILED = "queued", "running", "waiting", "done", "failed"
+UNFINISHED = (QUEUED, RUNNING, WAITING)
 
 
 class LifecycleJob(models.Model):
-    """The fields the life cycle needs; each job kind declares its own ``state`` with at least the four above."""
+    """The fields the life cycle needs; each job kind declares its own ``state`` with at least queued, running,
+    done and failed (and ``waiting`` if it hands itself to another queue), plus ``created_at``. A kind may
+    declare ``progress`` as a JSON object instead of a fraction (private jobs: epochs, loss, ε)."""
 
     stage = models.CharField(max_length=80, blank=True, help_text="What the worker is doing now.")
     progress = models.FloatField(default=0.0)
@@ -61,39 +66,90 @@ def send(task: Any, job_id: Any, kind: str, *, countdown: float | None = None) -
         return False
 
 
-def claim(model: type[Job], job_id: Any, *, redelivered: bool = False, stage: str = "starting") -> Job | None:
-    """The job, now ``running`` on this worker; None if another worker has it, it is finished, or it gave up."""
+def claim(model: type[Job], job_id: Any, *, redelivered: bool = False, stage: str = "starting",
+          progress: Any = 0.0, give_up: Callable[[Job, str], None] | None = None,
+          related: Sequence[str] = ()) -> Job | None:
+    """The job, now ``running`` on this worker; None if another worker has it, it is finished, or it gave up.
+
+    Each claim counts an attempt; past ``FORENSICS_MAX_ATTEMPTS`` the job ends ``failed`` through ``give_up``
+    (default: ``finish``). ``progress`` None leaves the job's progress as it is (a job that resumes from a
+    checkpoint); ``related`` is passed to ``select_related`` for the job handed back.
+    """
     claimable = [QUEUED, RUNNING] if redelivered else [QUEUED]
     now = timezone.now()
+    fields = {} if progress is None else {"progress": progress}
     if not model.objects.filter(pk=job_id, state__in=claimable).update(
-            state=RUNNING, stage=stage, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, progress=0.0,
-            error=""):
+            state=RUNNING, stage=stage, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, error="",
+            **fields):
         log.info("job not claimable; skipping", extra={"job": str(job_id), "kind": model.__name__})
         return None
-    job = model.objects.get(pk=job_id)
+    job = model.objects.select_related(*related).get(pk=job_id)
     if job.attempts > settings.FORENSICS_MAX_ATTEMPTS:
-        finish(job, FAILED, error=f"gave up after {job.attempts - 1} attempts: the worker stopped each time")
+        reason = f"gave up after {job.attempts - 1} attempts: the worker stopped each time"
+        if give_up is None:
+            finish(job, FAILED, error=reason)
+        else:
+            give_up(job, reason)
         return None
     return job
 
 
-def beat(job: LifecycleJob, stage: str, progress: float) -> None:
+def wait(job: LifecycleJob, stage: str, progress: Any) -> bool:
+    """``running`` -> ``waiting``: the job's next message is in another queue, not on a worker. False if it ended."""
+    now = timezone.now()
+    if not type(job).objects.filter(pk=job.pk, state__in=[RUNNING, WAITING]).update(
+            state=WAITING, stage=stage[:80], progress=progress, heartbeat_at=now):
+        return False
+    job.state, job.stage, job.progress, job.heartbeat_at = WAITING, stage[:80], progress, now  # type: ignore[attr-defined]
+    return True
+
+
+def resume(model: type[Job], job_id: Any, *, redelivered: bool = False, stage: str = "running",
+           related: Sequence[str] = ()) -> Job | None:
+    """``waiting`` -> ``running`` on this worker, without counting an attempt; None if it is not waiting.
+
+    Duplicate messages (a re-sent one whose original finally arrived) find the job already taken and do
+    nothing. A message the broker redelivers after a worker died may take a ``running`` job back.
+    """
+    claimable = [WAITING, RUNNING] if redelivered else [WAITING]
+    if not model.objects.filter(pk=job_id, state__in=claimable).update(
+            state=RUNNING, stage=stage[:80], heartbeat_at=timezone.now()):
+        log.info("waiting job not claimable; skipping", extra={"job": str(job_id), "kind": model.__name__})
+        return None
+    return model.objects.select_related(*related).get(pk=job_id)
+
+
+def beat(job: LifecycleJob, stage: str, progress: Any) -> None:
     """Record what the worker is doing; the sweeper reads it as a sign of life."""
-    job.stage, job.progress, job.heartbeat_at = stage[:80], round(progress, 4), timezone.now()
+    job.stage, job.heartbeat_at = stage[:80], timezone.now()
+    job.progress = round(progress, 4) if isinstance(progress, float) else progress
     type(job).objects.filter(pk=job.pk).update(stage=job.stage, progress=job.progress, heartbeat_at=job.heartbeat_at)
 
 
 def finish(job: LifecycleJob, state: str, *, error: str = "", **fields: Any) -> bool:
-    """End an unfinished job in ``state`` (with ``fields`` saved beside it); False if it had already ended."""
-    ended = type(job).objects.filter(pk=job.pk, state__in=[QUEUED, RUNNING]).update(
-        state=state, stage=state, error=error, finished_at=timezone.now(),
-        **({"progress": 1.0} if state == DONE else {}), **fields)
+    """End an unfinished job in ``state`` (with ``fields`` saved beside it); False if it had already ended.
+
+    A job that ends ``done`` with a fractional progress is at 1.0; a kind with a JSON progress passes its own.
+    """
+    model = type(job)
+    if state == DONE and "progress" not in fields and isinstance(model._meta.get_field("progress"), models.FloatField):
+        fields["progress"] = 1.0
+    ended = model.objects.filter(pk=job.pk, state__in=UNFINISHED).update(
+        state=state, stage=state, error=error, finished_at=timezone.now(), **fields)
+    if ended:
+        job.state, job.stage, job.error = state, state, error  # type: ignore[attr-defined]
     return bool(ended)
 
 
 def sweep(model: type[Job], enqueue: Callable[[Job], None], *, give_up: Callable[[Job, str], None],
-          requeued: Callable[[Job], None] = lambda job: None, now: datetime | None = None) -> dict[str, int]:
-    """Requeue jobs whose worker died, fail those out of attempts, re-send queued jobs whose message was lost."""
+          requeued: Callable[[Job], None] = lambda job: None, resend: Callable[[Job], None] | None = None,
+          now: datetime | None = None) -> dict[str, int]:
+    """Requeue jobs whose worker died, fail those out of attempts, re-send queued jobs whose message was lost.
+
+    With ``resend``, a ``waiting`` job nobody took for ``FORENSICS_WAITING_RESEND_SECONDS`` has its message
+    sent again (at most once per window, without counting an attempt; a duplicate finds the job taken);
+    the counts then include ``resent``.
+    """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.FORENSICS_STALE_AFTER_SECONDS)
     counts = {"requeued": 0, "reenqueued": 0, "failed": 0}
@@ -107,6 +163,16 @@ def sweep(model: type[Job], enqueue: Callable[[Job], None], *, give_up: Callable
             requeued(job)
             enqueue(job)
             counts["requeued"] += 1
+    if resend is not None:
+        # Waiting is not a crash (a backlog or a restarting worker is normal): only a message that may have
+        # been lost is sent again.
+        counts["resent"] = 0
+        resend_before = now - timedelta(seconds=settings.FORENSICS_WAITING_RESEND_SECONDS)
+        for job in model.objects.filter(state=WAITING, heartbeat_at__lt=resend_before):
+            if model.objects.filter(pk=job.pk, state=WAITING, heartbeat_at=job.heartbeat_at).update(
+                    heartbeat_at=now):
+                resend(job)
+                counts["resent"] += 1
     for job in model.objects.filter(state=QUEUED, created_at__lt=cutoff, started_at__isnull=True):
         enqueue(job)
         counts["reenqueued"] += 1
