@@ -20,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from detectors.cards import card_path, sha256_file
@@ -36,6 +35,7 @@ from privacy.mia import audit_models
 from privacy.models import DatasetImage, PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
 from privacy.training import FinetuneConfig, FinetuneResult, Progress, finetune, plan
 from provenance.audit import append_event
+from webapp import job_lifecycle as lifecycle
 from webapp.accounts.tenancy import Actor
 
 log = logging.getLogger(__name__)
@@ -166,28 +166,21 @@ def submit_job(actor: Actor, dataset: PrivateDataset, *, drop_exhausted: bool = 
 
 
 def enqueue(job: PrivateFinetuneJob) -> None:
+    """Hand the job to the gpu queue; if the broker is down it stays queued and the sweeper sends it again."""
     from privacy.tasks import run_private_finetune
 
-    try:
-        run_private_finetune.delay(str(job.id))
-    except Exception as exc:  # noqa: BLE001 - the job stays queued; the sweeper sends it again
-        log.error("could not enqueue private job", extra={"job": str(job.id), "error": str(exc)})
+    lifecycle.send(run_private_finetune, job.id, "private job")
 
 
 def claim(job_id: str, *, redelivered: bool = False) -> PrivateFinetuneJob | None:
-    claimable = [State.QUEUED, State.RUNNING] if redelivered else [State.QUEUED]
-    now = timezone.now()
-    if not PrivateFinetuneJob.objects.filter(pk=job_id, state__in=claimable).update(
-            state=State.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, error=""):
-        log.info("private job not claimable; skipping", extra={"job": job_id})
-        return None
-    job = PrivateFinetuneJob.objects.select_related("tenant", "dataset").get(pk=job_id)
-    if job.attempts > settings.FORENSICS_MAX_ATTEMPTS:
-        fail(job, f"gave up after {job.attempts - 1} attempts: the worker stopped each time")
-        return None
-    append_event(job.tenant, WORKER, "privacy.job_started", payload={
-        "job_id": str(job.id), "attempt": job.attempts,
-        "resuming": (job_dir(job) / "private" / CHECKPOINT_STATE).exists()})
+    """The job, now ``running`` on this worker (``webapp.job_lifecycle.claim``; its progress, and so its
+    checkpoint's epoch, is kept); None if another worker has it, it is finished, or it gave up."""
+    job = lifecycle.claim(PrivateFinetuneJob, job_id, redelivered=redelivered, stage="loading", progress=None,
+                          give_up=fail, related=("tenant", "dataset"))
+    if job is not None:
+        append_event(job.tenant, WORKER, "privacy.job_started", payload={
+            "job_id": str(job.id), "attempt": job.attempts,
+            "resuming": (job_dir(job) / "private" / CHECKPOINT_STATE).exists()})
     return job
 
 
@@ -207,9 +200,7 @@ class ProgressRecorder:
         now = time.monotonic()
         if force or now - self.last_write >= PROGRESS_EVERY_SECONDS:
             self.last_write = now
-            self.job.progress = dict(self.state)
-            PrivateFinetuneJob.objects.filter(pk=self.job.pk).update(progress=self.job.progress,
-                                                                     heartbeat_at=timezone.now())
+            lifecycle.beat(self.job, self.phase, dict(self.state))
 
     def __call__(self, p: Progress) -> None:
         """Top-level epoch/loss/accuracy/epsilon are the private run's; the baseline's go under "baseline"."""
@@ -360,9 +351,12 @@ def complete(job: PrivateFinetuneJob, result: FinetuneResult, card: dict[str, An
                 tenant=job.tenant, detector=detector, version=card["version"], weights_path=rel, sha256=sha,
                 card=card, source_job=job, active=True)
         result_card = _result_card(version, card)
-        PrivateFinetuneJob.objects.filter(pk=job.pk).update(
-            state=State.DONE, result_card=result_card, mia_audit=audit, finished_at=timezone.now(),
-            heartbeat_at=timezone.now(), progress={**job.progress, "phase": "done", "fraction": 1.0})
+        if not lifecycle.finish(job, State.DONE, result_card=result_card, mia_audit=audit,
+                                heartbeat_at=timezone.now(), progress={**job.progress, "phase": "done",
+                                                                       "fraction": 1.0}):
+            transaction.set_rollback(True)  # it ended meanwhile (given up by the sweeper): register nothing
+            log.warning("private job had already ended; its model is not registered", extra={"job": str(job.id)})
+            return
         p = result_card["privacy"]
         append_event(job.tenant, WORKER, "privacy.job_completed", payload={
             "job_id": str(job.id), "dataset_id": str(job.dataset_id), "detector_version_id": str(version.id),
@@ -391,8 +385,7 @@ def fail(job: PrivateFinetuneJob, reason: str) -> None:
     """End the job as failed; its reservation is released only if it never took a DP step."""
     spent = took_a_dp_step(job)
     with transaction.atomic():
-        if not PrivateFinetuneJob.objects.filter(pk=job.pk, state__in=[State.QUEUED, State.RUNNING]).update(
-                state=State.FAILED, error=reason[:2000], finished_at=timezone.now()):
+        if not lifecycle.finish(job, State.FAILED, error=reason[:2000]):
             return
         released = None if spent else ledger.release(job, WORKER, f"failed before its first DP step: {reason}")
         append_event(job.tenant, WORKER, "privacy.job_failed", payload={

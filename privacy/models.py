@@ -11,6 +11,7 @@ import uuid
 from django.db import models
 
 from webapp.accounts.models import Tenant
+from webapp.job_lifecycle import LifecycleJob
 
 
 class AppendOnlyError(RuntimeError):
@@ -44,7 +45,10 @@ class PrivateDataset(models.Model):
         return f"{self.tenant_id}:{self.name}"
 
 
-class PrivateFinetuneJob(models.Model):
+class PrivateFinetuneJob(LifecycleJob):
+    """A private fine-tuning job (``webapp.job_lifecycle``): claimed, heartbeating through its progress, swept
+    when its worker dies (and resumed from its last epoch checkpoint), ended done, failed or refused."""
+
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -60,11 +64,6 @@ class PrivateFinetuneJob(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
     progress = models.JSONField(default=dict, help_text="phase, epoch, epochs, step, steps_total, loss, accuracy, "
                                                         "epsilon")
-    attempts = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
     result_card = models.JSONField(default=dict)
     mia_audit = models.JSONField(default=dict)
     excluded_members = models.JSONField(default=list, blank=True, help_text=(
