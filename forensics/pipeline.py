@@ -226,11 +226,11 @@ def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str,
 def fail(analysis: Analysis, reason: str) -> None:
     """End the job ``failed`` with the reason (audited, announced); nothing if it had already ended."""
     with transaction.atomic():
-        if lifecycle.finish(analysis, State.FAILED, error=reason):
-            append_event(analysis.tenant, "system:worker", "analysis.failed",
-                         item_id=str(analysis.item_id), analysis_id=str(analysis.id), payload={"error": reason})
+        if lifecycle.finish(analysis, State.FAILED, error=reason):  # past its deadline: the time limit
+            append_event(analysis.tenant, "system:worker", "analysis.failed", item_id=str(analysis.item_id),
+                         analysis_id=str(analysis.id), payload={"error": analysis.error})
             _announce_when_committed(analysis)
-    log.error("analysis failed", extra={"analysis": str(analysis.id), "error": reason})
+    log.error("analysis failed", extra={"analysis": str(analysis.id), "error": analysis.error or reason})
 
 
 def _announce_when_committed(analysis: Analysis) -> None:

@@ -196,6 +196,7 @@ class ProgressRecorder:
         self.write({"phase": phase, "fraction": PHASES[phase][0]}, force=True)
 
     def write(self, values: dict[str, Any], force: bool = False) -> None:
+        lifecycle.check_deadline(self.job)  # at every step, not only when the row is written
         self.state.update(values)
         now = time.monotonic()
         if force or now - self.last_write >= PROGRESS_EVERY_SECONDS:
@@ -387,6 +388,7 @@ def fail(job: PrivateFinetuneJob, reason: str) -> None:
     with transaction.atomic():
         if not lifecycle.finish(job, State.FAILED, error=reason[:2000]):
             return
+        reason = job.error  # past its deadline: the time limit
         released = None if spent else ledger.release(job, WORKER, f"failed before its first DP step: {reason}")
         append_event(job.tenant, WORKER, "privacy.job_failed", payload={
             "job_id": str(job.id), "dataset_id": str(job.dataset_id), "error": reason[:2000],

@@ -9,12 +9,20 @@ left behind: a running job whose heartbeat is older than ``FORENSICS_STALE_AFTER
 queue (and is failed with the reason after ``FORENSICS_MAX_ATTEMPTS``); a queued job that was never started
 is sent again; a waiting job nobody took for ``FORENSICS_WAITING_RESEND_SECONDS`` has its message re-sent.
 
+Each kind has a time limit per run of its task (``TIME_LIMITS``: ``FORENSICS_<KIND>_TIME_LIMIT`` seconds, 0 for
+none). The worker that claims or resumes a job starts its clock; every ``beat`` checks it and raises
+``TimeLimitExceeded`` past it, so the job ends ``failed`` with the reason even on ``--pool solo``, where Celery
+enforces no limit. Where the pool does, Celery's soft limit (a little later) and hard limit back it up
+(``CELERY_TASK_ANNOTATIONS`` in the settings); a job that fails past its deadline records the time limit as
+its reason.
+
 Analyses, calibrations, private fine-tuning jobs and report exports run on it; webhook deliveries are sent
 with ``send`` (their retries and lease are their own).
 """
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -26,6 +34,19 @@ from django.utils import timezone
 log = logging.getLogger(__name__)
 QUEUED, RUNNING, WAITING, DONE, FAILED = "queued", "running", "waiting", "done", "failed"
 UNFINISHED = (QUEUED, RUNNING, WAITING)
+
+# model label -> (what people call its jobs, the setting with its time limit in seconds)
+TIME_LIMITS = {
+    "forensics.analysis": ("analyses", "FORENSICS_ANALYSIS_TIME_LIMIT"),
+    "forensics.calibration": ("calibrations", "FORENSICS_CALIBRATION_TIME_LIMIT"),
+    "reporting.reportexport": ("report exports", "FORENSICS_REPORT_EXPORT_TIME_LIMIT"),
+    "privacy.privatefinetunejob": ("private fine-tuning jobs", "FORENSICS_PRIVATE_JOB_TIME_LIMIT"),
+}
+clock = time.monotonic  # the deadline's clock (tests move it instead of sleeping)
+
+
+class TimeLimitExceeded(Exception):
+    """The job ran past its kind's time limit; the message is the reason recorded on the job."""
 
 
 class LifecycleJob(models.Model):
@@ -46,6 +67,34 @@ class LifecycleJob(models.Model):
 
 
 Job = TypeVar("Job", bound=LifecycleJob)
+
+
+def time_limit(model: type[models.Model]) -> tuple[str, str, float]:
+    """(what people call the kind's jobs, its setting, its limit in seconds; 0 = none)."""
+    what, setting = TIME_LIMITS.get(model._meta.label_lower, (model._meta.verbose_name_plural, ""))
+    return str(what), setting, float(getattr(settings, setting, 0) or 0) if setting else 0.0
+
+
+def time_limit_reason(model: type[models.Model]) -> str:
+    what, setting, seconds = time_limit(model)
+    return f"exceeded the {seconds:g} s time limit for {what} ({setting})"
+
+
+def start_clock(job: LifecycleJob) -> None:
+    """This run's deadline, from now (each claim or resume of the job on a worker starts it again)."""
+    seconds = time_limit(type(job))[2]
+    job._lifecycle_deadline = clock() + seconds if seconds > 0 else None  # type: ignore[attr-defined]
+
+
+def past_deadline(job: LifecycleJob) -> bool:
+    deadline = getattr(job, "_lifecycle_deadline", None)
+    return deadline is not None and clock() > deadline
+
+
+def check_deadline(job: LifecycleJob) -> None:
+    """Raise ``TimeLimitExceeded`` (with the reason) once this run of the job is past its kind's time limit."""
+    if past_deadline(job):
+        raise TimeLimitExceeded(time_limit_reason(type(job)))
 
 
 def send(task: Any, job_id: Any, kind: str, *, countdown: float | None = None) -> bool:
@@ -84,6 +133,7 @@ def claim(model: type[Job], job_id: Any, *, redelivered: bool = False, stage: st
         log.info("job not claimable; skipping", extra={"job": str(job_id), "kind": model.__name__})
         return None
     job = model.objects.select_related(*related).get(pk=job_id)
+    start_clock(job)
     if job.attempts > settings.FORENSICS_MAX_ATTEMPTS:
         reason = f"gave up after {job.attempts - 1} attempts: the worker stopped each time"
         if give_up is None:
@@ -116,11 +166,15 @@ def resume(model: type[Job], job_id: Any, *, redelivered: bool = False, stage: s
             state=RUNNING, stage=stage[:80], heartbeat_at=timezone.now()):
         log.info("waiting job not claimable; skipping", extra={"job": str(job_id), "kind": model.__name__})
         return None
-    return model.objects.select_related(*related).get(pk=job_id)
+    job = model.objects.select_related(*related).get(pk=job_id)
+    start_clock(job)
+    return job
 
 
 def beat(job: LifecycleJob, stage: str, progress: Any) -> None:
-    """Record what the worker is doing; the sweeper reads it as a sign of life."""
+    """Record what the worker is doing; the sweeper reads it as a sign of life. Past this run's deadline it
+    raises ``TimeLimitExceeded`` instead (the job's ``except`` ends it ``failed`` with the reason)."""
+    check_deadline(job)
     job.stage, job.heartbeat_at = stage[:80], timezone.now()
     job.progress = round(progress, 4) if isinstance(progress, float) else progress
     type(job).objects.filter(pk=job.pk).update(stage=job.stage, progress=job.progress, heartbeat_at=job.heartbeat_at)
@@ -130,8 +184,12 @@ def finish(job: LifecycleJob, state: str, *, error: str = "", **fields: Any) -> 
     """End an unfinished job in ``state`` (with ``fields`` saved beside it); False if it had already ended.
 
     A job that ends ``done`` with a fractional progress is at 1.0; a kind with a JSON progress passes its own.
+    A job that fails past its deadline (``TimeLimitExceeded`` at a beat, or Celery's soft limit) records the
+    time limit as its reason.
     """
     model = type(job)
+    if state == FAILED and past_deadline(job):
+        error = time_limit_reason(model)
     if state == DONE and "progress" not in fields and isinstance(model._meta.get_field("progress"), models.FloatField):
         fields["progress"] = 1.0
     ended = model.objects.filter(pk=job.pk, state__in=UNFINISHED).update(

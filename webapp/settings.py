@@ -186,6 +186,14 @@ FORENSICS_STALE_AFTER_SECONDS = env_int("FORENSICS_STALE_AFTER_SECONDS", 300)
 # A job waiting for a detection worker this long without being taken gets its message sent again (lost
 # messages); waiting is never counted as a crash.
 FORENSICS_WAITING_RESEND_SECONDS = env_int("FORENSICS_WAITING_RESEND_SECONDS", 1800)
+# Time limits per job kind, in seconds per run of its task (0 = none), checked at every heartbeat by the job
+# itself (webapp.job_lifecycle: also under --pool solo, where Celery enforces none); a job past its limit ends
+# failed with the reason. Where the pool enforces them, Celery's soft limit (10 s later) and hard limit (60 s
+# later) back them up (CELERY_TASK_ANNOTATIONS below).
+FORENSICS_ANALYSIS_TIME_LIMIT = env_float("FORENSICS_ANALYSIS_TIME_LIMIT", 900.0)
+FORENSICS_CALIBRATION_TIME_LIMIT = env_float("FORENSICS_CALIBRATION_TIME_LIMIT", 3600.0)
+FORENSICS_REPORT_EXPORT_TIME_LIMIT = env_float("FORENSICS_REPORT_EXPORT_TIME_LIMIT", 600.0)
+FORENSICS_PRIVATE_JOB_TIME_LIMIT = env_float("FORENSICS_PRIVATE_JOB_TIME_LIMIT", 6 * 3600.0)
 # Who may read /metrics: a request with this bearer token, or (unset) only requests from the machine itself.
 FORENSICS_METRICS_TOKEN = env_str("FORENSICS_METRICS_TOKEN", "")
 # Per-tenant calibration (forensics.calibrations): the fewest known-real items a detector must have judged
@@ -304,6 +312,18 @@ CELERY_TASK_ROUTES = {
     "webapp.webhooks.tasks.deliver_webhook": {"queue": "cpu"},
     "webapp.webhooks.tasks.sweep_webhook_deliveries": {"queue": "control"},
 }
+# Celery's own time limits per task, behind the jobs' in-task deadlines (FORENSICS_*_TIME_LIMIT above): the
+# soft limit raises in the task, which ends the job failed with the time limit as its reason; the hard limit
+# kills a task that ignores it (its job is then swept like a crashed one).
+_JOB_TASK_LIMITS = {
+    "forensics.tasks.run_provenance_stage": FORENSICS_ANALYSIS_TIME_LIMIT,
+    "forensics.tasks.run_detection_stage": FORENSICS_ANALYSIS_TIME_LIMIT,
+    "forensics.tasks.run_calibration": FORENSICS_CALIBRATION_TIME_LIMIT,
+    "provenance.tasks.run_report_export": FORENSICS_REPORT_EXPORT_TIME_LIMIT,
+    "privacy.tasks.run_private_finetune": FORENSICS_PRIVATE_JOB_TIME_LIMIT,
+}
+CELERY_TASK_ANNOTATIONS = {name: {"soft_time_limit": limit + 10, "time_limit": limit + 60}
+                           for name, limit in _JOB_TASK_LIMITS.items() if limit > 0}
 CELERY_BEAT_SCHEDULE = {
     "recover-stale-analyses": {
         "task": "forensics.tasks.recover_stale_analyses",

@@ -114,3 +114,29 @@ def test_a_killed_worker_s_job_resumes_from_its_checkpoint_without_a_second_rese
     epochs = AuditEvent.objects.filter(action="privacy.job_progress", payload__job_id=str(job.id)).order_by("seq")
     assert [e.payload["epoch"] for e in epochs] == [1, 2]  # epoch 1 by the killed worker, epoch 2 after resuming
     assert verify_chain(actor.tenant).ok
+
+
+def test_a_job_past_its_time_limit_fails_with_the_reason_and_keeps_no_unspent_budget(
+        actor, dataset_zip, monkeypatch, settings) -> None:
+    """The deadline is checked at every progress point (time driven through its clock, not slept)."""
+    from webapp import job_lifecycle as lifecycle
+
+    settings.FORENSICS_PRIVATE_JOB_TIME_LIMIT = 30
+    now = [1000.0]
+    monkeypatch.setattr(lifecycle, "clock", lambda: now[0])
+    load = jobs.load_images
+
+    def slow_load(*args, **kwargs):  # type: ignore[no-untyped-def]
+        now[0] += 31
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "load_images", slow_load)
+    dataset = upload_dataset(actor, dataset_zip)
+    job = jobs.submit_job(actor, dataset, **JOB)
+    jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    reason = "exceeded the 30 s time limit for private fine-tuning jobs (FORENSICS_PRIVATE_JOB_TIME_LIMIT)"
+    assert (job.state, job.error, job.attempts) == ("failed", reason, 1)
+    failed = AuditEvent.objects.get(action="privacy.job_failed", payload__job_id=str(job.id))
+    assert failed.payload["error"] == reason and failed.payload["budget_released"] is True
+    assert list(BudgetLedgerEntry.objects.filter(job=job).values_list("kind", flat=True)) == ["reserve", "release"]
