@@ -56,7 +56,7 @@ def render_pdf(report: dict[str, Any], pictures: Sequence[tuple[str, bytes]]) ->
     story += [_table(summary, [110 * mm, 40 * mm]), Spacer(1, 4 * mm)]
     if report["model_versions"]:
         story.append(Paragraph("Model versions used", styles["Heading2"]))
-        rows = [["detector", "weights sha256", "threshold", "target FPR", "test AUC", "test TPR / FPR at threshold"]]
+        rows = [["detector", "weights sha256", "shipped threshold", "target FPR", "test AUC", "test TPR / FPR at threshold"]]
         rows += [[name, _metric(info, "weights_sha256")[:16], _metric(info, "threshold"), _metric(info, "target_fpr"),
                   _metric(info, "test_auc"),
                   f"{_metric(info, 'test_tpr_at_threshold')} / {_metric(info, 'test_fpr_at_threshold')}"]

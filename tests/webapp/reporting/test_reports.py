@@ -142,6 +142,8 @@ def test_pdf_report_renders_with_evidence_and_verifies(tenant, tmp_path, capsys)
     text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "Media forensics period report" in text and flagged.item.sha256[:12] in text
     assert "test-brightness · brightness" in text  # the evidence picture's caption
+    # the model card's threshold, not the one a tenant's calibration may have put behind a verdict
+    assert "shipped threshold" in text
     page = pdf[0].render(scale=1).to_pil().convert("L")
     assert page.size[0] > 500 and len(set(page.getdata())) > 10  # a real rendered page, not blank
     out = tmp_path / "report.pdf"
