@@ -74,6 +74,43 @@ def tail_threshold(real_scores: np.ndarray, fraction: float) -> float:
     return float(np.nextafter(ranked[k], np.inf))
 
 
+@dataclass(frozen=True)
+class _SortedReals:
+    """One detector's applicable real scores sorted once, so every level's threshold is an index into them.
+
+    Gives exactly :func:`tail_threshold` and :func:`flags` for scores that are NaN or finite (a detector's
+    score is in [0, 1]). ``ascending`` are the applicable scores; ``reached[i]`` how many of the candidate
+    thresholds (each just above one sorted score) item i's score reaches, found by ``searchsorted``. At the
+    level allowing k false positives the threshold just above the (k+1)-th highest score is candidate n-1-k,
+    and item i is flagged exactly when ``reached[i] >= n - k`` (every item when k >= n, where the threshold is
+    the lowest score).
+    """
+
+    ascending: np.ndarray
+    reached: np.ndarray
+
+    @classmethod
+    def of(cls, scores: np.ndarray) -> "_SortedReals":
+        ascending = np.sort(scores[~np.isnan(scores)])
+        above = np.nextafter(ascending, np.inf)  # non-decreasing: candidate n-1-k is tail_threshold's
+        reached = np.searchsorted(above, scores, side="right")
+        return cls(ascending, np.where(np.isnan(scores), -1, reached))
+
+    def allowed(self, fraction: float) -> int:
+        return int(np.floor(fraction * len(self.ascending) + 1e-9))
+
+    def threshold(self, fraction: float) -> float:
+        n, k = len(self.ascending), self.allowed(fraction)
+        if k >= n:
+            return float(self.ascending[0])  # the lowest score (tail_threshold's rule)
+        return float(np.nextafter(self.ascending[n - 1 - k], np.inf))
+
+    def flags(self, fraction: float) -> np.ndarray:
+        """Which items the threshold at ``fraction`` flags (NaN: never), as ``flags`` would on the scores."""
+        n = len(self.ascending)
+        return (self.reached >= max(n - self.allowed(fraction), 0)) & (self.reached >= 0)
+
+
 def flags(scores: np.ndarray, threshold: float) -> np.ndarray:
     """Which items this detector flags: applicable and at or above the threshold (fusion's rule)."""
     with np.errstate(invalid="ignore"):
@@ -102,15 +139,32 @@ def fused_flags(detectors: Sequence[DetectorScores], thresholds: dict[str, float
 
 def _fit_level(detectors: Sequence[DetectorScores], calibratable: set[str], real: np.ndarray,
                target_fpr: float) -> tuple[float, dict[str, float]]:
-    """The largest per-detector level whose fused false-positive rate on ``real`` stays within the target."""
-    best = (0.0, _thresholds_at(0.0, detectors, calibratable, real))
+    """The largest per-detector level whose fused false-positive rate on ``real`` stays within the target.
+
+    Each calibratable detector's real scores are sorted once (not at every level of the search, nor again
+    for the thresholds it returns); the detectors kept at their shipped threshold flag the same items at
+    every level, so they are counted once.
+    """
     if not calibratable:
-        return best
-    for level in np.linspace(target_fpr, 0.0, LEVEL_STEPS + 1):
-        thresholds = _thresholds_at(float(level), detectors, calibratable, real)
-        if fused_flags(detectors, thresholds)[real].mean() <= target_fpr + 1e-12:
-            return float(level), thresholds
-    return best
+        return 0.0, _thresholds_at(0.0, detectors, calibratable, real)
+    sorted_reals = {d.name: _SortedReals.of(d.scores[real]) for d in detectors if d.name in calibratable}
+    fixed = np.zeros(len(detectors[0].scores[real]), dtype=bool)
+    for d in detectors:
+        if d.name not in calibratable:
+            fixed |= flags(d.scores[real], d.shipped_threshold)
+
+    def thresholds_at(level: float) -> dict[str, float]:
+        return {d.name: sorted_reals[d.name].threshold(level) if d.name in calibratable else d.shipped_threshold
+                for d in detectors}
+
+    for step in np.linspace(target_fpr, 0.0, LEVEL_STEPS + 1):
+        level = float(step)
+        flagged = fixed.copy()
+        for ranked in sorted_reals.values():
+            flagged |= ranked.flags(level)
+        if flagged.mean() <= target_fpr + 1e-12:
+            return level, thresholds_at(level)
+    return 0.0, thresholds_at(0.0)
 
 
 def _interval(values: Sequence[float]) -> list[float | None]:

@@ -93,3 +93,54 @@ def test_held_out_rate_from_the_same_source_falls_in_the_out_of_bag_interval() -
         lo, hi = point.fused["fpr_interval"]
         inside += lo <= rate <= hi
     assert inside >= 34  # a 95% interval: nearly every draw
+
+
+def _fit_level_resorting(detectors, calibratable, real, target_fpr):  # type: ignore[no-untyped-def]
+    """The search as it was before each detector's reals were sorted once: a fresh sort at every level."""
+    from forensics.operating_points import LEVEL_STEPS, _thresholds_at
+
+    best = (0.0, _thresholds_at(0.0, detectors, calibratable, real))
+    if not calibratable:
+        return best
+    for level in np.linspace(target_fpr, 0.0, LEVEL_STEPS + 1):
+        thresholds = _thresholds_at(float(level), detectors, calibratable, real)
+        if fused_flags(detectors, thresholds)[real].mean() <= target_fpr + 1e-12:
+            return float(level), thresholds
+    return best
+
+
+def _tied_detectors(rng: np.random.Generator, dtype: type) -> tuple[list[DetectorScores], np.ndarray]:
+    n = 240
+    labels = (rng.uniform(size=n) < 0.3).astype(int)
+    coarse = np.round(rng.beta(2, 5, n), 2).astype(dtype)  # many ties, at the threshold too
+    fine = rng.beta(2, 4, n).astype(dtype)
+    fine[rng.uniform(size=n) < 0.3] = np.nan
+    shipped = rng.beta(1, 6, n).astype(dtype)  # judged too few reals: kept at its shipped threshold
+    shipped[30:] = np.nan
+    key = np.where(rng.uniform(size=n) < 0.02, 1.0, 0.0).astype(dtype)  # positive-only (a watermark)
+    return [DetectorScores("coarse", coarse, 0.6), DetectorScores("fine", fine, 0.5),
+            DetectorScores("shipped", shipped, 0.45), DetectorScores("key", key, 0.5, positive_only=True)], labels
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sorting_once_gives_the_same_levels_thresholds_and_operating_point(monkeypatch, seed, dtype) -> None:  # type: ignore[no-untyped-def]
+    import forensics.operating_points as op
+
+    detectors, labels = _tied_detectors(np.random.default_rng(seed), dtype)
+    real = labels == 0
+    rng = np.random.default_rng(seed + 100)
+    for calibratable in ({"coarse", "fine"}, {"coarse"}, {"fine"}, set()):
+        for target in (0.005, 0.01, 0.05, 0.2):
+            assert op._fit_level(detectors, calibratable, real, target) == \
+                _fit_level_resorting(detectors, calibratable, real, target)
+            draw = rng.choice(np.flatnonzero(real), size=int(real.sum()), replace=True)  # a bootstrap resample
+            resampled = [DetectorScores(d.name, d.scores[draw], d.shipped_threshold, d.positive_only)
+                         for d in detectors]
+            everything = np.ones(len(draw), dtype=bool)
+            assert op._fit_level(resampled, calibratable, everything, target) == \
+                _fit_level_resorting(resampled, calibratable, everything, target)
+
+    fast = op.fit_operating_point(detectors, labels, 0.02, min_real=60, n_bootstrap=30, seed=seed).as_dict()
+    monkeypatch.setattr(op, "_fit_level", _fit_level_resorting)
+    assert fast == op.fit_operating_point(detectors, labels, 0.02, min_real=60, n_bootstrap=30, seed=seed).as_dict()
