@@ -79,6 +79,37 @@ def test_items_wait_for_an_absent_detection_worker_then_finish(worker_factory, a
     assert verify_chain(tenant).ok
 
 
+def test_a_calibration_survives_its_worker_being_killed(worker_factory, actor, tmp_path, settings) -> None:
+    """kill -9 the worker while it scores the calibration set; a new worker's start-up sweep runs it again."""
+    from forensics import calibrations
+    from forensics.models import Calibration
+    from tests.forensics.test_calibrations import write_set
+
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    stale_after = "2"
+    env = {"FORENSICS_TEST_GATE_DIR": str(gate), "FORENSICS_STALE_AFTER_SECONDS": stale_after,
+           "FORENSICS_CALIBRATION_MIN_REAL": "4", "FORENSICS_CALIBRATION_BOOTSTRAP": "20"}
+    settings.FORENSICS_CALIBRATION_MIN_REAL = 4  # here as in the workers
+    first = worker_factory(env)
+    members = calibrations.file_members([(p, 0) for p in write_set(tmp_path / "real", [0.3, 0.4, 0.5, 0.6])])
+    calibration = calibrations.create_calibration(actor, members, source="files", target_fpr=0.05)
+    wait_for(lambda: any(gate.glob("started-*")), what="the first worker to score with the gated detector")
+    first.kill()
+    calibration.refresh_from_db()
+    assert (calibration.state, calibration.attempts) == ("running", 1)
+
+    time.sleep(float(stale_after) + 1)  # let the heartbeat go stale
+    (gate / "open").touch()
+    worker_factory(env)
+    wait_for(lambda: Calibration.objects.get(pk=calibration.pk).state not in ("queued", "running"),
+             what="the second worker to finish the calibration")
+    calibration.refresh_from_db()
+    assert (calibration.state, calibration.attempts) == ("done", 2), calibration.error
+    assert "test-brightness" in calibration.thresholds
+    assert verify_chain(actor.tenant).ok
+
+
 def _upload(name: str, data: bytes):  # type: ignore[no-untyped-def]
     from django.core.files.uploadedfile import SimpleUploadedFile
 
