@@ -140,3 +140,32 @@ def test_a_job_past_its_time_limit_fails_with_the_reason_and_keeps_no_unspent_bu
     failed = AuditEvent.objects.get(action="privacy.job_failed", payload__job_id=str(job.id))
     assert failed.payload["error"] == reason and failed.payload["budget_released"] is True
     assert list(BudgetLedgerEntry.objects.filter(job=job).values_list("kind", flat=True)) == ["reserve", "release"]
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_worker_s_job_out_of_attempts_fails_with_the_reason_and_its_spent_budget_stays(
+        worker_factory, actor, dataset_zip, clean_ledger, tmp_path, settings) -> None:
+    """kill -9 the worker after the first epoch with one attempt allowed: the start-up sweep gives up on the job."""
+    settings.FORENSICS_PRIVACY_BASE_DETECTORS = ["test-gated-training"]
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    env = {"FORENSICS_DETECTOR_PLUGINS": ",".join([*TEST_PLUGINS, "tests.support.privacy_detectors"]),
+           "FORENSICS_TEST_TRAIN_GATE_DIR": str(gate), "FORENSICS_TEST_TRAIN_GATE_AFTER": "3",
+           "FORENSICS_STALE_AFTER_SECONDS": "2", "FORENSICS_DEVICE": "cpu", "FORENSICS_MAX_ATTEMPTS": "1"}
+    dataset = upload_dataset(actor, dataset_zip)
+    job = jobs.submit_job(actor, dataset, base_detector="test-gated-training", **JOB)
+    first = worker_factory(env)
+    wait_for(lambda: any(gate.glob("paused-*")), timeout=180, what="the first worker to finish epoch 1")
+    first.kill()
+    time.sleep(3)  # let the heartbeat go stale
+    worker_factory(env)  # its start-up sweep gives up on the job
+    wait_for(lambda: PrivateFinetuneJob.objects.get(pk=job.pk).state == "failed", timeout=60,
+             what="the sweep to give up on the job")
+    job.refresh_from_db()
+    assert job.error == "the worker stopped responding 1 times; giving up" and job.attempts == 1
+    # It had taken DP steps: the reservation stays spent, and no model is registered.
+    assert list(BudgetLedgerEntry.objects.filter(job=job).values_list("kind", flat=True)) == ["reserve"]
+    assert not TenantDetectorVersion.objects.filter(source_job=job).exists()
+    assert actions(job)[-1] == "privacy.job_failed"
+    assert verify_chain(actor.tenant).ok
