@@ -386,6 +386,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Calibrations and private fine-tuning jobs share these states: one enum, named for both; an analysis's
+    # operating point says where its thresholds came from (a calibration's "source" is its items').
+    "ENUM_NAME_OVERRIDES": {"RefusableJobStateEnum": ["queued", "running", "done", "failed", "refused"],
+                            "OperatingPointSourceEnum": ["calibration", "shipped"], "SourceEnum": ["reviewed", "files"]},
 }
 
 # --- Logging: structured, one JSON object per line --------------------------

@@ -12,6 +12,7 @@ from forensics import services
 from forensics.models import Analysis
 from forensics.reviews import record_review
 from tests.support.media import gray_png
+from tests.support.openapi import assert_conforms
 from webapp.accounts.keys import issue_api_key
 from webapp.accounts.tenancy import system_actor
 
@@ -57,16 +58,22 @@ def test_reviewed_items_calibrate_and_activate_through_the_api(tenant, other_ten
     created = admin.post("/api/v1/calibrations", {"source": "reviewed", "target_fpr": 0.05, "name": "june"},
                          format="json")
     assert created.status_code == 202, created.content
-    body = admin.get(created["Location"]).json()
+    assert_conforms(created, "POST", "/api/v1/calibrations")
+    fetched = admin.get(created["Location"])
+    assert_conforms(fetched, "GET", "/api/v1/calibrations/{id}")
+    body = fetched.json()
     assert body["state"] == "done" and (body["real_items"], body["synthetic_items"]) == (24, 4)
     assert body["fused"]["tpr"] == 1.0 and body["detectors"]["test-brightness"]["status"] == "calibrated"
     assert admin.get("/api/v1/calibrations/active").json() == {"active": None}
 
     activated = admin.post(f"/api/v1/calibrations/{body['id']}/activate")
     assert activated.status_code == 200 and activated.json()["active"] is True
+    assert_conforms(admin.get("/api/v1/calibrations/active"), "GET", "/api/v1/calibrations/active")
     assert admin.get("/api/v1/calibrations/active").json()["active"]["id"] == body["id"]
     analysis = services.submit_chunks(actor, [gray_png(0.6, 999)], original_name="new.png")
-    shown = admin.get(f"/api/v1/analyses/{analysis.id}").json()
+    shown_response = admin.get(f"/api/v1/analyses/{analysis.id}")
+    assert_conforms(shown_response, "GET", "/api/v1/analyses/{id}")  # its operating point: the calibration's
+    shown = shown_response.json()
     assert shown["operating_point"]["calibration"]["id"] == body["id"]
     assert "calibration v1" in shown["operating_point"]["text"]
 

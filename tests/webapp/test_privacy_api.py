@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from privacy import jobs
 from tests.conftest import make_user
+from tests.support.openapi import assert_conforms
 from tests.support.privacy_fixtures import clean_ledger, dataset_zip, upload_dataset  # noqa: F401 - fixtures
 from webapp.accounts.tenancy import system_actor
 
@@ -31,13 +32,17 @@ def test_a_private_job_runs_end_to_end_through_the_api(api, tenant, dataset_zip,
     response = admin.post("/api/v1/privacy/datasets", {"name": "faces", "file": zip_upload(dataset_zip),
                                                         "epsilon_total": 3.5, "delta": 1e-5}, format="multipart")
     assert response.status_code == 201, response.content
+    assert_conforms(response, "POST", "/api/v1/privacy/datasets")
     dataset = response.json()
     assert dataset["counts"] == {"real": 12, "fake": 12, "train": 18, "holdout": 6}
     assert dataset["budget"]["epsilon_left"] == 3.5  # one ε=3 job fits, a second does not (composed ~4)
 
     response = api.post("/api/v1/privacy/jobs", {"dataset": dataset["id"], **JOB}, format="json")
     assert response.status_code == 202, response.content
-    job = api.get(response["Location"]).json()  # eager: the job ran when its submission committed
+    assert_conforms(response, "POST", "/api/v1/privacy/jobs")
+    finished = api.get(response["Location"])
+    assert_conforms(finished, "GET", "/api/v1/privacy/jobs/{id}")
+    job = finished.json()  # eager: the job ran when its submission committed
     assert job["state"] == "done", job["error"]
     assert job["progress"]["epoch"] == 1 and job["progress"]["epsilon"] <= 3.0
     result = job["result"]
@@ -47,12 +52,17 @@ def test_a_private_job_runs_end_to_end_through_the_api(api, tenant, dataset_zip,
     assert result["membership_inference"]["private"]["members"] == 18  # the lineage is this one job
     assert set(result["utility_holdout"]) == {"private", "nonprivate", "base"}
 
+    for path in ("/api/v1/privacy/datasets/{id}", "/api/v1/privacy/datasets/{id}/ledger"):
+        assert_conforms(api.get(path.format(id=dataset["id"])), "GET", path)  # now with a per-image budget
+    for path in ("/api/v1/privacy/datasets", "/api/v1/privacy/jobs", "/api/v1/privacy/versions"):
+        assert_conforms(api.get(path), "GET", path)
     ledger = api.get(dataset["ledger"]).json()
     assert [e["kind"] for e in ledger["entries"]] == ["reserve"]
     assert ledger["entries"][0]["epsilon_composed"] == ledger["dataset"]["budget"]["epsilon_spent"]
 
     refused = api.post("/api/v1/privacy/jobs", {"dataset": dataset["id"], **JOB}, format="json")
     assert refused.status_code == 409 and refused["Content-Type"] == "application/problem+json"
+    assert_conforms(refused, "POST", "/api/v1/privacy/jobs")
     assert "ask an admin to raise the budget" in refused.json()["detail"]
     assert refused.json()["job"]["state"] == "refused"
     versions = api.get("/api/v1/privacy/versions").json()["results"]

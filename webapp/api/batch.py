@@ -32,7 +32,7 @@ from webapp.accounts.models import Tenant
 from webapp.accounts.tenancy import Actor
 from webapp.api.errors import problem, problem_body
 from webapp.api.parsers import SafeJSONParser
-from webapp.api.serializers import AnalysisSerializer, StrictSerializer
+from webapp.api.serializers import AnalysisSerializer, ProblemSerializer, StrictSerializer
 from webapp.api.views import tenant_analyses
 
 
@@ -60,13 +60,6 @@ class BatchJsonDocSerializer(serializers.Serializer):
 class BatchMultipartSerializer(serializers.Serializer):
     file = serializers.ListField(child=serializers.FileField(), required=False, help_text="repeat the part")
     text = serializers.ListField(child=serializers.CharField(), required=False, help_text="repeat the part")
-
-
-class ProblemSerializer(serializers.Serializer):
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.JSONField()
 
 
 class BatchResultSerializer(serializers.Serializer):

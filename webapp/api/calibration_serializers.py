@@ -30,6 +30,42 @@ class NoBodySerializer(StrictSerializer):
     """Activation takes no fields (refuses any, like every request here); declared so OPTIONS can say so."""
 
 
+def _interval(help_text: str) -> serializers.ListField:
+    return serializers.ListField(child=serializers.FloatField(allow_null=True), min_length=2, max_length=2,
+                                 help_text=help_text + " ([null, null] without bootstrap values)")
+
+
+class CalibrationDetectorSerializer(serializers.Serializer):
+    """One detector in a calibration (``forensics.operating_points.fit_operating_point``)."""
+
+    status = serializers.ChoiceField(choices=["calibrated", "shipped"])
+    threshold = serializers.FloatField()
+    shipped_threshold = serializers.FloatField()
+    n_real = serializers.IntegerField()
+    n_fake = serializers.IntegerField()
+    fpr_in_sample = serializers.FloatField(allow_null=True)
+    expected_fpr = serializers.FloatField(allow_null=True, help_text="out-of-bag, on new media from the same source")
+    fpr_interval = _interval("95% interval of the expected false-positive rate")
+    threshold_interval = _interval("95% interval of the threshold over the bootstrap refits")
+    reason = serializers.CharField(required=False, help_text="why a shipped threshold stays")
+    tpr = serializers.FloatField(required=False, help_text="with synthetic items in the set")
+    roc = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), required=False,
+                                help_text="(fpr, tpr) points, with synthetic items in the set")
+    auc = serializers.FloatField(required=False)
+
+
+class CalibrationFusedSerializer(serializers.Serializer):
+    """The fused verdict's rates: what a tenant gets from these thresholds together."""
+
+    n_real = serializers.IntegerField()
+    n_fake = serializers.IntegerField()
+    fpr_in_sample = serializers.FloatField(allow_null=True)
+    expected_fpr = serializers.FloatField(allow_null=True)
+    fpr_interval = _interval("95% interval of the expected false-positive rate")
+    tpr = serializers.FloatField(allow_null=True)
+    reachable = serializers.BooleanField(help_text="whether the target was met on the set")
+
+
 class CalibrationSerializer(serializers.Serializer):
     """Read-only; the representation comes from ``forensics.presenters.calibration_to_dict``."""
 
@@ -46,8 +82,9 @@ class CalibrationSerializer(serializers.Serializer):
     synthetic_items = serializers.IntegerField()
     active = serializers.BooleanField(help_text="whether the pipeline uses these thresholds for this tenant now")
     thresholds = serializers.DictField(child=serializers.FloatField(), help_text="detector -> fitted threshold")
-    detectors = serializers.DictField(help_text="per detector: status, thresholds, rates with 95% intervals, ROC")
-    fused = serializers.DictField(allow_null=True, help_text="the fused verdict's rates with 95% intervals")
+    detectors = serializers.DictField(child=CalibrationDetectorSerializer(),
+                                      help_text="per detector: status, thresholds, rates with 95% intervals, ROC")
+    fused = CalibrationFusedSerializer(allow_null=True, help_text="the fused verdict's rates with 95% intervals")
     created_by = serializers.CharField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)

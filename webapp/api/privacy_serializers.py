@@ -1,4 +1,8 @@
-"""Request validation for the private fine-tuning API (``/api/v1/privacy/...``)."""
+"""Request validation and the documented responses of the private fine-tuning API (``/api/v1/privacy/...``).
+
+The response serializers only describe: the views return ``privacy.presenters``' dicts unchanged (one shape
+for the API, the console and the CLI), and the schema test checks every response against these.
+"""
 from __future__ import annotations
 
 import math
@@ -7,7 +11,8 @@ from typing import Any
 from rest_framework import serializers
 
 from privacy.accounting import ACCOUNTANTS
-from webapp.api.serializers import StrictSerializer
+from privacy.models import BudgetLedgerEntry, PrivateFinetuneJob
+from webapp.api.serializers import ProblemSerializer, StrictSerializer
 
 
 class LabelledItemSerializer(StrictSerializer):
@@ -85,3 +90,152 @@ class TenantBudgetSerializer(serializers.Serializer):
     datasets_above = serializers.IntegerField(
         help_text="Datasets whose own budget is above the per-image ε, so the tenant's budget caps them.")
     updated_at = serializers.DateTimeField()
+
+
+# ---- responses (describe privacy.presenters' dicts; never used to build them) ----
+
+class DatasetCountsSerializer(serializers.Serializer):
+    real = serializers.IntegerField()
+    fake = serializers.IntegerField()
+    train = serializers.IntegerField()
+    holdout = serializers.IntegerField()
+
+
+class SpreadSerializer(serializers.Serializer):
+    """A distribution over the dataset's privacy units (rounded for display)."""
+
+    min = serializers.FloatField()
+    median = serializers.FloatField()
+    max = serializers.FloatField()
+
+
+class PerImageBudgetSerializer(serializers.Serializer):
+    """What the dataset's images have left, over its privacy units (an image with its copies and near-copies)."""
+
+    units = serializers.IntegerField()
+    epsilon_left = SpreadSerializer(allow_null=True)
+    epsilon_spent = SpreadSerializer(allow_null=True)
+    epsilon_total_tenant = serializers.FloatField(allow_null=True, help_text="The tenant's per-image ε; null: none.")
+    delta = serializers.FloatField()
+    accountant = serializers.ChoiceField(choices=list(ACCOUNTANTS))
+
+
+class DatasetBudgetSerializer(serializers.Serializer):
+    epsilon_total = serializers.FloatField()
+    epsilon_spent = serializers.FloatField()
+    epsilon_left = serializers.FloatField()
+    delta = serializers.FloatField()
+    accountant = serializers.ChoiceField(choices=list(ACCOUNTANTS))
+    per_image = PerImageBudgetSerializer(
+        allow_null=True, help_text="null: uploaded before per-image accounting (indexed at its next job).")
+
+
+class DatasetSerializer(serializers.Serializer):
+    """A private dataset with its budget (``privacy.presenters.dataset_to_dict``)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    sha256 = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    counts = DatasetCountsSerializer()
+    budget = DatasetBudgetSerializer()
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    ledger = serializers.CharField(help_text="The URL of the dataset's budget ledger.")
+
+
+class MechanismSerializer(serializers.Serializer):
+    noise_multiplier = serializers.FloatField()
+    sample_rate = serializers.FloatField()
+    steps = serializers.IntegerField()
+
+
+class LedgerEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    job = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=BudgetLedgerEntry.Kind.values)
+    mechanism = MechanismSerializer()
+    accountant = serializers.ChoiceField(choices=list(ACCOUNTANTS))
+    delta = serializers.FloatField()
+    epsilon_job = serializers.FloatField(help_text="This mechanism alone, at the dataset's δ.")
+    epsilon_composed = serializers.FloatField(help_text="Every live reservation on the dataset composed, after this.")
+    actor = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class DatasetLedgerSerializer(serializers.Serializer):
+    """The dataset's append-only budget ledger, oldest first."""
+
+    dataset = DatasetSerializer()
+    entries = LedgerEntrySerializer(many=True)
+
+
+class JobConfigSerializer(serializers.Serializer):
+    """``privacy.training.FinetuneConfig``: what the job trains with."""
+
+    base_detector = serializers.CharField()
+    target_epsilon = serializers.FloatField(allow_null=True, help_text="null for a non-private run")
+    delta = serializers.FloatField()
+    epochs = serializers.IntegerField()
+    batch_size = serializers.IntegerField()
+    max_grad_norm = serializers.FloatField()
+    learning_rate = serializers.FloatField()
+    private = serializers.BooleanField()
+    seed = serializers.IntegerField()
+
+
+class TrainingProgressSerializer(serializers.Serializer):
+    epoch = serializers.IntegerField(required=False)
+    epochs = serializers.IntegerField(required=False)
+    step = serializers.IntegerField(required=False)
+    steps_total = serializers.IntegerField(required=False)
+    loss = serializers.FloatField(required=False)
+    accuracy = serializers.FloatField(required=False)
+
+
+class JobProgressSerializer(TrainingProgressSerializer):
+    """Live progress; every key appears once its phase has reported (an empty object before the first)."""
+
+    phase = serializers.CharField(required=False, help_text="loading, private, baseline, audit, ... done")
+    fraction = serializers.FloatField(required=False, help_text="of the whole job, 0..1")
+    epsilon = serializers.FloatField(required=False, help_text="ε spent so far by the private run")
+    dp_steps = serializers.IntegerField(required=False)
+    baseline = TrainingProgressSerializer(required=False, help_text="the non-private baseline's run")
+
+
+class JobSerializer(serializers.Serializer):
+    """A private fine-tuning job (``privacy.presenters.job_to_dict``)."""
+
+    id = serializers.UUIDField()
+    dataset = serializers.UUIDField()
+    state = serializers.ChoiceField(choices=PrivateFinetuneJob.State.values)
+    private = serializers.BooleanField()
+    config = JobConfigSerializer()
+    progress = JobProgressSerializer()
+    attempts = serializers.IntegerField()
+    error = serializers.CharField(allow_null=True)
+    result = serializers.DictField(allow_null=True, help_text="The fine-tuned weights' model card, when done.")
+    mia_audit = serializers.DictField(allow_null=True, help_text="The membership-inference audit, when done.")
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class JobRefusedSerializer(ProblemSerializer):
+    """409: the dataset's (or the tenant's per-image) privacy budget does not allow the job."""
+
+    job = JobSerializer(help_text="The job, recorded as refused.")
+
+
+class VersionSerializer(serializers.Serializer):
+    """A tenant's fine-tuned detector version (``privacy.presenters.version_to_dict``)."""
+
+    id = serializers.UUIDField()
+    detector = serializers.CharField()
+    version = serializers.CharField()
+    weights_sha256 = serializers.CharField()
+    active = serializers.BooleanField(help_text="whether it serves the tenant's analyses now")
+    source_job = serializers.UUIDField()
+    created_at = serializers.DateTimeField()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -24,8 +23,19 @@ from privacy.presenters import dataset_to_dict, job_to_dict, ledger_entry_to_dic
 from webapp.accounts.tenancy import scoped
 from webapp.api.errors import problem
 from webapp.api.parsers import SafeJSONParser
-from webapp.api.privacy_serializers import (BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer,
-                                           TenantBudgetSerializer, TenantBudgetSetSerializer)
+from webapp.api.privacy_serializers import (
+    BudgetSerializer,
+    DatasetCreateSerializer,
+    DatasetLedgerSerializer,
+    DatasetSerializer,
+    JobCreateSerializer,
+    JobRefusedSerializer,
+    JobSerializer,
+    TenantBudgetSerializer,
+    TenantBudgetSetSerializer,
+    VersionSerializer,
+)
+from webapp.api.serializers import ProblemSerializer
 
 
 def tenant_datasets(request: Request) -> QuerySet[PrivateDataset]:
@@ -51,12 +61,13 @@ class DatasetListCreate(generics.GenericAPIView):
     def get_queryset(self) -> QuerySet[PrivateDataset]:
         return tenant_datasets(self.request)
 
-    @extend_schema(operation_id="privacy_datasets_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="privacy_datasets_list", responses={200: DatasetSerializer(many=True)})
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([dataset_to_dict(d) for d in page])
 
-    @extend_schema(request=DatasetCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=DatasetCreateSerializer,
+                   responses={201: DatasetSerializer, 400: ProblemSerializer, 403: ProblemSerializer})
     def post(self, request: Request) -> Response:
         form = DatasetCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -82,11 +93,12 @@ class DatasetDetail(generics.GenericAPIView):
     required_scopes = {"GET": "read", "PATCH": "admin"}
     serializer_class = BudgetSerializer
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: DatasetSerializer})
     def get(self, request: Request, pk: str) -> Response:
         return Response(dataset_to_dict(get_object_or_404(tenant_datasets(request), pk=pk)))
 
-    @extend_schema(request=BudgetSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=BudgetSerializer,
+                   responses={200: DatasetSerializer, 400: ProblemSerializer, 403: ProblemSerializer})
     def patch(self, request: Request, pk: str) -> Response:
         dataset = get_object_or_404(tenant_datasets(request), pk=pk)
         form = BudgetSerializer(data=request.data)
@@ -104,7 +116,7 @@ class DatasetLedger(generics.GenericAPIView):
     required_scopes = {"GET": "read"}
     pagination_class = None
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: DatasetLedgerSerializer})
     def get(self, request: Request, pk: str) -> Response:
         dataset = get_object_or_404(tenant_datasets(request), pk=pk)
         entries = BudgetLedgerEntry.objects.filter(dataset=dataset).order_by("id")
@@ -119,12 +131,13 @@ class JobListCreate(generics.GenericAPIView):
     def get_queryset(self) -> QuerySet[PrivateFinetuneJob]:
         return tenant_jobs(self.request)
 
-    @extend_schema(operation_id="privacy_jobs_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="privacy_jobs_list", responses={200: JobSerializer(many=True)})
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([job_to_dict(j) for j in page])
 
-    @extend_schema(request=JobCreateSerializer, responses={202: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    @extend_schema(request=JobCreateSerializer, responses={202: JobSerializer, 400: ProblemSerializer,
+                                                       403: ProblemSerializer, 409: JobRefusedSerializer})
     def post(self, request: Request) -> Response:
         form = JobCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -146,7 +159,7 @@ class JobDetail(generics.GenericAPIView):
 
     required_scopes = {"GET": "read"}
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: JobSerializer})
     def get(self, request: Request, pk: str) -> Response:
         return Response(job_to_dict(get_object_or_404(tenant_jobs(request), pk=pk)))
 
@@ -159,7 +172,7 @@ class VersionList(generics.GenericAPIView):
     def get_queryset(self) -> QuerySet[TenantDetectorVersion]:
         return TenantDetectorVersion.objects.filter(tenant=self.request.actor.tenant)
 
-    @extend_schema(operation_id="privacy_versions_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="privacy_versions_list", responses={200: VersionSerializer(many=True)})
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([version_to_dict(v) for v in page])
@@ -180,7 +193,7 @@ class TenantBudget(generics.GenericAPIView):
         return Response(TenantBudgetSerializer(describe(tenant_budget(request.actor.tenant))).data)
 
     @extend_schema(operation_id="privacy_budget_update", request=TenantBudgetSetSerializer,
-                   responses={200: TenantBudgetSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT})
+                   responses={200: TenantBudgetSerializer, 400: ProblemSerializer, 403: ProblemSerializer})
     def put(self, request: Request) -> Response:
         form = TenantBudgetSetSerializer(data=request.data)
         form.is_valid(raise_exception=True)

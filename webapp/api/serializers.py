@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from forensics.models import Verdict
 from forensics.presenters import analysis_to_dict
+from webapp.reporting.models import ReportExport
 
 
 class StrictSerializer(serializers.Serializer):
@@ -35,6 +36,16 @@ class AnalysisCreateSerializer(StrictSerializer):
         return attrs
 
 
+class ProblemSerializer(serializers.Serializer):
+    """An error as RFC 9457 problem details (``webapp.api.errors.problem``)."""
+
+    type = serializers.CharField(help_text="A stable identifier of the problem (not a fetched URL).")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.JSONField(help_text="What went wrong: usually a sentence.")
+    errors = serializers.JSONField(required=False, help_text="400 on invalid fields: the messages per field.")
+
+
 class DetectorResultSerializer(serializers.Serializer):
     detector = serializers.CharField()
     version = serializers.CharField()
@@ -44,6 +55,37 @@ class DetectorResultSerializer(serializers.Serializer):
     reason = serializers.CharField()
     evidence = serializers.DictField()
     artifacts = serializers.DictField(child=serializers.CharField(), help_text="Picture name -> URL (PNG)")
+
+
+class ReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["confirm_synthetic", "confirm_authentic", "escalate"])
+    reason = serializers.CharField()
+    reviewer = serializers.CharField()
+    outcome = serializers.CharField(allow_blank=True, help_text="What the decision did (see review_state).")
+    created_at = serializers.DateTimeField()
+
+
+class CalibrationSummarySerializer(serializers.Serializer):
+    """The calibration behind a verdict, as an analysis, an audit event and a report name it."""
+
+    id = serializers.UUIDField()
+    version = serializers.IntegerField()
+    target_fpr = serializers.FloatField()
+    created_at = serializers.DateTimeField(allow_null=True)
+    expected_fpr = serializers.FloatField(allow_null=True)
+    fpr_interval = serializers.ListField(child=serializers.FloatField(allow_null=True), allow_null=True)
+
+
+class AnalysisOperatingPointSerializer(serializers.Serializer):
+    """The thresholds behind a verdict and the false-positive rate to expect from them
+    (``forensics.operating_point_use.expected_fpr``)."""
+
+    source = serializers.ChoiceField(choices=["calibration", "shipped"])
+    calibration = CalibrationSummarySerializer(allow_null=True)
+    expected_fpr = serializers.FloatField(allow_null=True)
+    interval = serializers.ListField(child=serializers.FloatField(allow_null=True), allow_null=True)
+    target_fpr = serializers.FloatField(allow_null=True)
+    text = serializers.CharField()
 
 
 class AnalysisSerializer(serializers.Serializer):
@@ -69,8 +111,8 @@ class AnalysisSerializer(serializers.Serializer):
         help_text="pending_second: a first reviewer decided; a different reviewer must agree (FORENSICS_SECOND_REVIEW_SCORE)")
     detectors = DetectorResultSerializer(many=True)
     provenance = serializers.DictField()
-    reviews = serializers.ListField(child=serializers.DictField())
-    operating_point = serializers.DictField(
+    reviews = ReviewSerializer(many=True)
+    operating_point = AnalysisOperatingPointSerializer(
         allow_null=True, help_text="The thresholds behind the verdict (the tenant's calibration, or the shipped ones) "
                                    "and the false-positive rate to expect from them; null until the analysis is done")
     error = serializers.CharField(allow_null=True)
@@ -81,6 +123,32 @@ class AnalysisSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return analysis_to_dict(instance)
+
+
+class ReportParamsSerializer(serializers.Serializer):
+    """What the report was asked for (the request's fields that were given, format aside)."""
+
+    start = serializers.DateField()
+    end = serializers.DateField()
+    verdict = serializers.ChoiceField(choices=Verdict.values, required=False)
+    reviewer = serializers.CharField(required=False)
+    analysis = serializers.UUIDField(required=False)
+
+
+class ReportExportSerializer(serializers.Serializer):
+    """A report export job (``webapp.reporting.exports.export_to_dict``): poll it, then follow ``download``."""
+
+    id = serializers.UUIDField()
+    state = serializers.ChoiceField(choices=ReportExport.State.values)
+    stage = serializers.CharField()
+    progress = serializers.FloatField()
+    format = serializers.ChoiceField(choices=["json", "csv", "pdf"])
+    params = ReportParamsSerializer()
+    requested_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    download = serializers.CharField(allow_null=True, help_text="The signed file's URL once the job is done.")
 
 
 class ReviewCreateSerializer(StrictSerializer):

@@ -23,6 +23,7 @@ from webapp.api.parsers import SafeJSONParser
 from webapp.api.serializers import (
     AnalysisCreateSerializer,
     AnalysisSerializer,
+    ReportExportSerializer,
     ReportRequestSerializer,
     ReviewCreateSerializer,
 )
@@ -147,7 +148,7 @@ class Reports(generics.GenericAPIView):
     required_scopes = {"POST": "export"}
     serializer_class = ReportRequestSerializer  # also describes the request to OPTIONS
 
-    @extend_schema(request=ReportRequestSerializer, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=ReportRequestSerializer, responses={202: ReportExportSerializer})
     def post(self, request: Request) -> Response:
         form = ReportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -159,7 +160,7 @@ class Reports(generics.GenericAPIView):
 class ReportDetail(generics.GenericAPIView):
     required_scopes = {"GET": "export"}
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: ReportExportSerializer})
     def get(self, request: Request, pk: str) -> Response:
         return Response(export_to_dict(get_scoped_or_404(ReportExport, request.actor, pk=pk)))
 

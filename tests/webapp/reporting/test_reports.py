@@ -12,6 +12,7 @@ from provenance.models import AuditEvent
 from provenance.signing import load_public_key_pem, verify_bytes, verify_json
 from tests.conftest import make_user
 from tests.support.media import jpeg_bytes
+from tests.support.openapi import assert_conforms
 from webapp.accounts.keys import issue_api_key
 from webapp.accounts.tenancy import system_actor
 
@@ -39,7 +40,10 @@ def export(client, **params):  # type: ignore[no-untyped-def]
     """Request a report, check the job finished on the worker, and download it."""
     requested = client.post("/api/v1/reports", {**PERIOD, **params}, format="json")
     assert requested.status_code == 202, requested.content
-    job = client.get(requested["Location"]).json()
+    assert_conforms(requested, "POST", "/api/v1/reports")
+    polled = client.get(requested["Location"])
+    assert_conforms(polled, "GET", "/api/v1/reports/{id}")
+    job = polled.json()
     assert job["state"] == "done" and job["progress"] == 1.0, job
     return client.get(job["download"])
 
