@@ -143,9 +143,7 @@ def create_calibration(actor: Actor, members: Sequence[dict[str, Any]], *, sourc
 
 def enqueue(calibration: Calibration) -> None:
     """Hand the job to the queue; if the broker is down the sweeper enqueues it again later."""
-    from forensics.tasks import run_calibration
-
-    lifecycle.send(run_calibration, calibration.id, "calibration")
+    lifecycle.send("forensics.tasks.run_calibration", calibration.id, "calibration")
 
 
 # ----------------------------------------------------------------------------------------------- the job

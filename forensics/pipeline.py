@@ -31,6 +31,7 @@ from provenance.audit import append_event
 from webapp import job_lifecycle as lifecycle
 
 log = logging.getLogger(__name__)
+DETECTION_TASK = "forensics.tasks.run_detection_stage"  # the sweeper re-sends a lost detection message by name
 State = Analysis.State
 
 # One instance per (name, options): detectors load their weights once per
@@ -63,10 +64,11 @@ def claim(analysis_id: str, *, redelivered: bool = False) -> Analysis | None:
     return analysis
 
 
-def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None:
+def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> bool:
+    """The provenance stage; True when the analysis now waits for its detection stage (the caller sends it)."""
     analysis = claim(analysis_id, redelivered=redelivered)
     if analysis is None:
-        return
+        return False
     try:
         item = analysis.item
         media_type = MediaType(item.media_type)
@@ -74,29 +76,23 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> None
         Analysis.objects.filter(pk=analysis.pk).update(provenance=analysis.provenance)
         lifecycle.beat(analysis, "provenance done", 0.3)
         if applicable_detectors(media_type):
-            send_to_detection(analysis)
-        else:
-            finalize(analysis, [], [])
+            return wait_for_detection(analysis)
+        finalize(analysis, [], [])
     except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
         fail(analysis, _describe(exc, analysis))
+    return False
 
 
-def send_to_detection(analysis: Analysis) -> None:
-    """Mark the job ``waiting`` (in a queue, not a crash candidate) and hand it to the detection queue.
-
-    If the broker is down the job stays waiting and the sweeper re-sends its message after
-    FORENSICS_WAITING_RESEND_SECONDS."""
-    from forensics.tasks import run_detection_stage
-
-    if lifecycle.wait(analysis, "waiting for a detection worker", 0.35):
-        lifecycle.send(run_detection_stage, analysis.id, "analysis detection")
+def wait_for_detection(analysis: Analysis) -> bool:
+    """Mark the job ``waiting`` (in a queue, not a crash candidate); True if the caller is to send its detection
+    message (``forensics.tasks`` chains the stages). If that send fails (broker down) the job stays waiting and
+    the sweeper re-sends its message after FORENSICS_WAITING_RESEND_SECONDS."""
+    return lifecycle.wait(analysis, "waiting for a detection worker", 0.35)
 
 
 def resend_to_detection(analysis: Analysis) -> None:
     """Send a waiting job's detection message again (the sweeper's remedy for a lost one)."""
-    from forensics.tasks import run_detection_stage
-
-    if lifecycle.send(run_detection_stage, analysis.id, "analysis detection"):
+    if lifecycle.send(DETECTION_TASK, analysis.id, "analysis detection"):
         log.warning("detection message re-sent", extra={"analysis": str(analysis.id)})
 
 

@@ -135,6 +135,4 @@ def _record(
 def enqueue(analysis: Analysis) -> None:
     """Hand the analysis to the queue. If the broker is down the row stays
     ``queued`` and the stale-job sweeper enqueues it again later."""
-    from forensics.tasks import run_provenance_stage
-
-    lifecycle.send(run_provenance_stage, analysis.id, "analysis")
+    lifecycle.send("forensics.tasks.run_provenance_stage", analysis.id, "analysis")

@@ -1,16 +1,22 @@
-"""Celery tasks: thin wrappers over ``forensics.pipeline``, ``forensics.calibrations`` and ``forensics.recovery``."""
+"""Celery tasks: thin wrappers over ``forensics.pipeline``, ``forensics.calibrations`` and ``forensics.recovery``.
+
+The analysis's two stages are chained here: the provenance stage (cpu queue) hands the job to the detection
+stage (gpu queue) when the pipeline says it now waits for one.
+"""
 from __future__ import annotations
 
 from celery import shared_task
 from celery.signals import worker_ready
 
 from forensics import calibrations, pipeline, recovery
+from webapp import job_lifecycle as lifecycle
 
 
 @shared_task(bind=True, name="forensics.tasks.run_provenance_stage")
 def run_provenance_stage(self, analysis_id: str) -> None:  # type: ignore[no-untyped-def]
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    pipeline.run_provenance_stage(analysis_id, redelivered=redelivered)
+    if pipeline.run_provenance_stage(analysis_id, redelivered=redelivered):
+        lifecycle.send(run_detection_stage.name, analysis_id, "analysis detection")
 
 
 @shared_task(bind=True, name="forensics.tasks.run_detection_stage")

@@ -7,8 +7,8 @@ class PrivacyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the Celery tasks (and the worker-start sweep) in every process that loads Django, and the
-        # SQLite function the ledger's append-only trigger consults.
-        from privacy import db_triggers, tasks  # noqa: F401
+        # The SQLite function the ledger's append-only trigger consults. (The Celery tasks are autodiscovered:
+        # webapp/celery.py.)
+        from privacy import db_triggers
 
         db_triggers.connect()

@@ -167,9 +167,7 @@ def submit_job(actor: Actor, dataset: PrivateDataset, *, drop_exhausted: bool = 
 
 def enqueue(job: PrivateFinetuneJob) -> None:
     """Hand the job to the gpu queue; if the broker is down it stays queued and the sweeper sends it again."""
-    from privacy.tasks import run_private_finetune
-
-    lifecycle.send(run_private_finetune, job.id, "private job")
+    lifecycle.send("privacy.tasks.run_private_finetune", job.id, "private job")
 
 
 def claim(job_id: str, *, redelivered: bool = False) -> PrivateFinetuneJob | None:

@@ -1,10 +1,27 @@
-"""The Celery application; queues "cpu" (hashing, metadata, C2PA) and "gpu" (models)."""
+"""The Celery application; queues "cpu" (hashing, metadata, C2PA), "gpu" (models) and "control" (sweeps).
+
+One wiring for every app: ``autodiscover_tasks()`` imports each installed app's ``tasks`` module (in the worker
+when it starts, in the web process when a job is first queued); no AppConfig imports tasks. A task is a thin
+wrapper that imports its service at the top; a service queues a job by the task's name (:func:`task_named`), so
+no service imports the tasks that run it, and chaining one stage to the next is the tasks module's business.
+"""
 import os
 
-from celery import Celery
+from celery import Celery, Task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
 app = Celery("webapp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["forensics", "provenance", "webapp.reporting"])
+app.autodiscover_tasks()  # every INSTALLED_APPS entry's tasks module
+
+
+def task_named(name: str) -> Task:
+    """The registered task called ``name`` (its name on the wire, as in CELERY_TASK_ROUTES).
+
+    Importing the tasks modules is left to autodiscovery: done at a worker's start, and here the first time a
+    process asks for a task it has not loaded yet. An unknown name is a KeyError, not a message nobody takes.
+    """
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]

@@ -31,6 +31,8 @@ from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
+from webapp.celery import task_named
+
 log = logging.getLogger(__name__)
 QUEUED, RUNNING, WAITING, DONE, FAILED = "queued", "running", "waiting", "done", "failed"
 UNFINISHED = (QUEUED, RUNNING, WAITING)
@@ -97,17 +99,19 @@ def check_deadline(job: LifecycleJob) -> None:
         raise TimeLimitExceeded(time_limit_reason(type(job)))
 
 
-def send(task: Any, job_id: Any, kind: str, *, countdown: float | None = None) -> bool:
-    """Hand a job to its Celery task (after ``countdown`` seconds, if given); False (logged) when the broker is down.
+def send(task: str, job_id: Any, kind: str, *, countdown: float | None = None) -> bool:
+    """Hand a job to the Celery task named ``task`` (after ``countdown`` seconds, if given); False (logged) when
+    the broker is down. By name (``webapp.celery.task_named``): a service never imports the tasks that run it.
 
     A job must never be lost to a broker outage: its row stays as it is and the sweeper sends it again, so
     the caller's request still succeeds.
     """
+    runner = task_named(task)  # outside the try: an unknown task name is a bug, not a broker outage
     try:
         if countdown:
-            task.apply_async((str(job_id),), countdown=countdown)
+            runner.apply_async((str(job_id),), countdown=countdown)
         else:
-            task.delay(str(job_id))
+            runner.delay(str(job_id))
         return True
     except Exception as exc:  # noqa: BLE001 - any broker failure; the sweeper retries
         log.error("could not queue the job; the sweeper will send it again",

@@ -37,9 +37,7 @@ def request_export(actor: Actor, params: dict[str, Any]) -> ReportExport:
 
 def _enqueue(job: ReportExport) -> None:
     """Hand the job to the queue; if the broker is down, the sweeper sends it again."""
-    from webapp.reporting.tasks import run_report_export  # the tasks module imports this one
-
-    lifecycle.send(run_report_export, job.id, "report_export")
+    lifecycle.send("provenance.tasks.run_report_export", job.id, "report_export")  # its name on the wire
 
 
 def _give_up(job: ReportExport, reason: str) -> None:

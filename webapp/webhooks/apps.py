@@ -7,6 +7,6 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        # Connects the analysis_finished receiver and registers the Celery tasks
-        # in every process that loads Django (web, worker, beat).
-        from webapp.webhooks import receivers, tasks  # noqa: F401
+        # Connects the analysis_finished receiver in every process that loads Django (web, worker, beat). (The
+        # Celery tasks are autodiscovered: webapp/celery.py.)
+        from webapp.webhooks import receivers  # noqa: F401

@@ -48,9 +48,8 @@ def backoff_seconds(attempts: int) -> float:
 def enqueue(delivery: WebhookDelivery, countdown: float = 0) -> None:
     """Queue an attempt (``webapp.job_lifecycle.send``). If the broker is down the row stays pending and the
     sweeper sends it."""
-    from webapp.webhooks.tasks import deliver_webhook
-
-    lifecycle.send(deliver_webhook, delivery.id, "webhook delivery", countdown=countdown or None)
+    lifecycle.send("webapp.webhooks.tasks.deliver_webhook", delivery.id, "webhook delivery",
+                   countdown=countdown or None)
 
 
 def claim(delivery_id: str) -> WebhookDelivery | None:

@@ -1,0 +1,114 @@
+"""One Celery wiring (webapp/celery.py): every task name the code uses is registered on a worker started the
+production way, tasks come from autodiscovery (no AppConfig imports them), and no service imports a tasks
+module (a service queues by name; the tasks module chains the stages)."""
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MODEL_DETECTORS, REPO, TEST_PLUGINS, database_url
+
+PACKAGES = ("forensics", "privacy", "provenance", "webapp")
+TASK_NAME = re.compile(r"^(forensics|privacy|provenance|webapp)(\.\w+)*\.tasks\.\w+$")
+# `make worker` (Makefile) and the Dockerfile's worker: the queues every deployment consumes.
+PRODUCTION_WORKER = ["-m", "celery", "-A", "webapp", "worker", "-Q", "cpu,gpu,control", "--pool", "solo"]
+
+
+def _sources() -> list[Path]:
+    return [p for package in PACKAGES for p in sorted((REPO / package).rglob("*.py")) if "migrations" not in p.parts]
+
+
+def task_names_in_the_code() -> set[str]:
+    """Every string in the service's code that names a task: routes, time limits, the beat schedule, the
+    names services queue by (``job_lifecycle.send``) and the names the tasks declare."""
+    names = set()
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and TASK_NAME.match(node.value):
+                names.add(node.value)
+    return names
+
+
+def _imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+            modules |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return modules
+
+
+def test_only_tasks_modules_import_tasks_modules() -> None:
+    """A service (the pipeline included) never imports the tasks that run it, at the top or inside a function,
+    and no AppConfig.ready() imports tasks: autodiscovery does."""
+    offenders = {}
+    for path in _sources():
+        if path.name == "tasks.py":
+            continue
+        tasks = sorted(m for m in _imported_modules(path) if m.endswith(".tasks") and m.startswith(PACKAGES))
+        if tasks:
+            offenders[str(path.relative_to(REPO))] = tasks
+    assert not offenders, f"modules importing a tasks module (queue by name with job_lifecycle.send): {offenders}"
+
+
+def test_the_scan_finds_the_names_the_services_queue_by() -> None:
+    names = task_names_in_the_code()
+    assert {"forensics.tasks.run_provenance_stage", "forensics.tasks.run_detection_stage",
+            "forensics.tasks.run_calibration", "privacy.tasks.run_private_finetune",
+            "provenance.tasks.run_report_export", "webapp.webhooks.tasks.deliver_webhook"} <= names
+
+
+def _registered_on_a_production_worker() -> set[str]:
+    """Start ``celery -A webapp worker`` as a deployment does and read the task list its banner prints."""
+    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONPATH": str(REPO), "LOG_LEVEL": "INFO",
+           "FORENSICS_DETECTOR_PLUGINS": ",".join(TEST_PLUGINS),
+           "FORENSICS_DISABLED_DETECTORS": ",".join(MODEL_DETECTORS)}
+    proc = subprocess.Popen([sys.executable, *PRODUCTION_WORKER, "--loglevel", "INFO", "--without-gossip",
+                             "--without-mingle", "--without-heartbeat"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if " ready." in line:
+                ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.is_set() and proc.poll() is None and time.monotonic() < deadline:
+            ready.wait(0.5)
+        assert ready.is_set(), "the worker did not start:\n" + "".join(lines[-40:])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        reader.join(timeout=10)
+    banner = "".join(lines)
+    assert "[tasks]" in banner, banner[-3000:]
+    return set(re.findall(r"^\s+\. (\S+)\s*$", banner.split("[tasks]", 1)[1], flags=re.MULTILINE))
+
+
+@pytest.mark.integration
+def test_every_task_name_the_code_uses_is_registered_on_a_production_worker(transactional_db) -> None:  # type: ignore[no-untyped-def]
+    registered = _registered_on_a_production_worker()
+    used = task_names_in_the_code()
+    missing = sorted(used - registered)
+    assert not missing, f"task names used in the code that the worker does not know: {missing}"
