@@ -48,6 +48,12 @@ class MediaInput:
             return Path(self.path).read_text(encoding="utf-8", errors="replace")
         return ""
 
+    def require_path(self) -> Path:
+        """A file item's path: an image or video detector needs one (a clear error when an item has none)."""
+        if self.path is None:
+            raise ValueError(f"this {self.media_type.value} item has no file to read")
+        return Path(self.path)
+
 
 @dataclass(frozen=True)
 class Finding:

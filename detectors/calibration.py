@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from detectors.evaluation.metrics import threshold_for_fpr
@@ -22,7 +23,7 @@ class Calibration:
     threshold: float = 0.5
     target_fpr: float = 0.01
 
-    def probability(self, logits: np.ndarray | torch.Tensor) -> np.ndarray:
+    def probability(self, logits: npt.ArrayLike | torch.Tensor) -> np.ndarray:
         z = np.asarray(logits, dtype=np.float64) * self.a + self.b
         return 1.0 / (1.0 + np.exp(-z))
 

@@ -41,7 +41,7 @@ def overlay_png(base: Image.Image, heat: np.ndarray, alpha: float = 0.5, size: i
     return to_png(Image.blend(base, colour, alpha))
 
 
-def tile_map_png(image: Image.Image, boxes: Sequence[tuple[int, int, int]], probabilities: Sequence[float],
+def tile_map_png(image: Image.Image, boxes: Sequence[tuple[int, int, int]], probabilities: Sequence[float] | np.ndarray,
                  threshold: float, longest_side: int = 384) -> bytes:
     """The image with each scored tile tinted by its probability (blue low, red high) and outlined red at or
     above ``threshold``; the picture keeps the image's aspect ratio so it can sit exactly over it."""

@@ -56,7 +56,8 @@ class FaceFinder:
         faces = []
         for box, prob in zip(np.asarray(boxes, dtype=np.float64) / scale, np.asarray(probs, dtype=np.float64)):
             if prob >= MIN_FACE_PROBABILITY:
-                faces.append(Face(tuple(float(v) for v in box), float(prob), crop_face(image, box)))
+                x1, y1, x2, y2 = (float(v) for v in box)
+                faces.append(Face((x1, y1, x2, y2), float(prob), crop_face(image, box)))
         return sorted(faces, key=lambda f: -f.size)
 
 
@@ -130,7 +131,7 @@ class FaceSyntheticDetector(Detector):
         return [next(scored) if f.size >= MIN_FACE_PIXELS else None for f in faces]
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
-        return [self._one(Image.open(m.path).convert("RGB")) for m in batch]
+        return [self._one(Image.open(m.require_path()).convert("RGB")) for m in batch]
 
     def _one(self, image: Image.Image) -> Finding:
         version = self.model.card.get("version", self.version)

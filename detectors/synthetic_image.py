@@ -99,7 +99,7 @@ class SyntheticImageDetector(Detector):
         self.model = CalibratedImageModel(path, device)
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
-        images = [Image.open(m.path).convert("RGB") for m in batch]
+        images = [Image.open(m.require_path()).convert("RGB") for m in batch]
         threshold = self.model.calibration.threshold
         findings = []
         for img, scored in zip(images, self.model.scored(images)):

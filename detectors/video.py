@@ -104,8 +104,8 @@ def timeline_png(points: Sequence[tuple[float, float | None]], threshold: float,
         draw.text((5, y - 6), f"{value:.1f}", fill=(90, 90, 90))
     span = max((p[0] for p in points), default=1.0) or 1.0
     ty = bottom - threshold * (bottom - top)
-    for x in range(left, right, 8):
-        draw.line([x, ty, x + 4, ty], fill=(220, 40, 40))
+    for dash in range(left, right, 8):
+        draw.line([dash, ty, dash + 4, ty], fill=(220, 40, 40))
     xy = [(left + t / span * (right - left), bottom - s * (bottom - top)) for t, s in points if s is not None]
     if len(xy) > 1:
         draw.line(xy, fill=(31, 95, 191), width=2)
@@ -138,7 +138,7 @@ class VideoFaceDetector(Detector):
         self.finder = shared_face_finder(device)
 
     def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
-        return [self._one(m.path) for m in batch]
+        return [self._one(m.require_path()) for m in batch]
 
     def _one(self, path: Path) -> Finding:
         from detectors.faces import MIN_FACE_PIXELS

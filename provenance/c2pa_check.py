@@ -103,7 +103,7 @@ class C2paResult:
 
     @property
     def digital_source_types(self) -> list[str]:
-        return sorted({_source_type_name(a.digital_source_type) for a in self.actions if a.digital_source_type})
+        return sorted({name for a in self.actions if (name := _source_type_name(a.digital_source_type))})
 
     @property
     def codes(self) -> list[str]:
@@ -137,7 +137,7 @@ def _read_pem(trust_anchors: Union[str, "os.PathLike[str]", None], trust_anchors
     return pem + "\n" if pem else None
 
 
-def _make_context(check_trust: bool, anchors_pem: str | None):  # type: ignore[no-untyped-def]
+def _make_context(check_trust: bool, anchors_pem: str | None) -> Any:  # c2pa ships no type information
     import c2pa
 
     settings: dict[str, Any] = {

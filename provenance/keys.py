@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
 from provenance.signing import load_or_create_private_key, public_key_pem
 
 
-def signing_key():  # type: ignore[no-untyped-def]
+def signing_key() -> Ed25519PrivateKey:
     return load_or_create_private_key(Path(settings.FORENSICS_SIGNING_KEY))
 
 

@@ -5,6 +5,8 @@ triggers (see the migrations) refuse it for any client of the app's database.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from webapp.accounts.models import Tenant
@@ -15,10 +17,10 @@ class AppendOnlyError(RuntimeError):
 
 
 class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("audit events are append-only: UPDATE is not allowed")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit events are append-only: DELETE is not allowed")
 
 
@@ -41,12 +43,12 @@ class AuditEvent(models.Model):
         ordering = ["tenant_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["tenant", "seq"], name="one_event_per_seq")]
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("audit events are append-only: UPDATE is not allowed")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit events are append-only: DELETE is not allowed")
 
     def __str__(self) -> str:

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 from PIL import Image, ImageOps
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.video.stream import VideoStream
 
 # The two thresholds every caller must agree on live here and nowhere else.
 #: Hamming distance (out of 256 bits) at or below which two PDQ hashes are
@@ -177,11 +181,13 @@ def pdq_video(
             return _sample_by_index(path, num_frames=min(num_frames, max_frames))
         target_iter = iter(targets)
         next_target = next(target_iter, None)
-        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        time_base = stream.time_base
+        start = float(stream.start_time * time_base) if stream.start_time is not None and time_base else 0.0
         for index, frame in enumerate(container.decode(stream)):
             if next_target is None:
                 break
-            t = (float(frame.pts * frame.time_base) - start) if frame.pts is not None else index / _rate(stream)
+            t = ((float(frame.pts * frame.time_base) - start) if frame.pts is not None and frame.time_base
+                 else index / _rate(stream))
             if t + 1e-6 < next_target:
                 continue
             digest = pdq_array(_pil_to_rgb_array(frame.to_image()))
@@ -192,12 +198,12 @@ def pdq_video(
     return results
 
 
-def _rate(stream) -> float:  # type: ignore[no-untyped-def]
+def _rate(stream: VideoStream) -> float:
     rate = stream.average_rate or stream.guessed_rate or 25
     return float(rate)
 
 
-def _video_duration(container, stream) -> float | None:  # type: ignore[no-untyped-def]
+def _video_duration(container: InputContainer, stream: VideoStream) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
@@ -221,7 +227,8 @@ def _sample_by_index(path: Union[str, "os.PathLike[str]"], *, num_frames: int) -
         stream = container.streams.video[0]
         for index, frame in enumerate(container.decode(stream)):
             if index in wanted_set:
-                t = float(frame.pts * frame.time_base) if frame.pts is not None else index / _rate(stream)
+                t = (float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base
+                     else index / _rate(stream))
                 digest = pdq_array(_pil_to_rgb_array(frame.to_image()))
                 results.append(FramePdq(index, round(t, 6), digest.hex, digest.quality))
             if index >= wanted[-1]:

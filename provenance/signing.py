@@ -115,10 +115,10 @@ def load_or_create_private_key(path: PathLike) -> Ed25519PrivateKey:
     mode = target.stat().st_mode & 0o777
     if mode & 0o077:
         raise PermissionError(f"signing key {target} has mode {oct(mode)}; it must be 0600 (chmod 600)")
-    key = serialization.load_pem_private_key(target.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
+    loaded = serialization.load_pem_private_key(target.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
         raise ValueError(f"{target} does not hold an Ed25519 private key")
-    return key
+    return loaded
 
 
 @dataclass(frozen=True)

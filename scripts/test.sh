@@ -17,6 +17,17 @@ if ! .venv/bin/lint-imports --no-cache --no-logo; then
   exit 1
 fi
 
+# The type checker on its scope (pyproject.toml [tool.mypy] files): a type error fails the run before any test.
+echo "=================== Types (mypy, pyproject.toml [tool.mypy]) ==================="
+mypy_var=$(mktemp -d /tmp/forensics-mypy.XXXXXX)  # the Django plugin loads the settings
+FORENSICS_VAR_DIR="$mypy_var" .venv/bin/mypy
+mypy_status=$?
+rm -rf "$mypy_var"
+if [ $mypy_status -ne 0 ]; then
+  echo "!!! the type checker found errors (above): the run stops here"
+  exit 1
+fi
+
 pg_up()    { $PY -c "import psycopg,sys; psycopg.connect('${PG_URL%/*}/postgres', connect_timeout=3).close()" 2>/dev/null; }
 redis_up() { $PY -c "import redis; redis.Redis.from_url('$REDIS_TEST_URL', socket_connect_timeout=3).ping()" 2>/dev/null; }
 

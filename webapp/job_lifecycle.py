@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -64,6 +64,12 @@ class LifecycleJob(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # For the type checker only (annotations: no field, no migration): what every kind has without this class
+    # declaring it (its manager and its own ``state`` field), and the run's deadline ``start_clock`` sets.
+    objects: ClassVar[models.Manager[Any]]
+    state: str
+    _lifecycle_deadline: float | None
+
     class Meta:
         abstract = True
 
@@ -85,7 +91,7 @@ def time_limit_reason(model: type[models.Model]) -> str:
 def start_clock(job: LifecycleJob) -> None:
     """This run's deadline, from now (each claim or resume of the job on a worker starts it again)."""
     seconds = time_limit(type(job))[2]
-    job._lifecycle_deadline = clock() + seconds if seconds > 0 else None  # type: ignore[attr-defined]
+    job._lifecycle_deadline = clock() + seconds if seconds > 0 else None
 
 
 def past_deadline(job: LifecycleJob) -> bool:
@@ -154,7 +160,7 @@ def wait(job: LifecycleJob, stage: str, progress: Any) -> bool:
     if not type(job).objects.filter(pk=job.pk, state__in=[RUNNING, WAITING]).update(
             state=WAITING, stage=stage[:80], progress=progress, heartbeat_at=now):
         return False
-    job.state, job.stage, job.progress, job.heartbeat_at = WAITING, stage[:80], progress, now  # type: ignore[attr-defined]
+    job.state, job.stage, job.progress, job.heartbeat_at = WAITING, stage[:80], progress, now
     return True
 
 
@@ -199,7 +205,7 @@ def finish(job: LifecycleJob, state: str, *, error: str = "", **fields: Any) -> 
     ended = model.objects.filter(pk=job.pk, state__in=UNFINISHED).update(
         state=state, stage=state, error=error, finished_at=timezone.now(), **fields)
     if ended:
-        job.state, job.stage, job.error = state, state, error  # type: ignore[attr-defined]
+        job.state, job.stage, job.error = state, state, error
     return bool(ended)
 
 

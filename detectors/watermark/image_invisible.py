@@ -196,11 +196,10 @@ def _decode_bits(bgr: np.ndarray, length: int, method: str) -> np.ndarray:
 def _decoded_text(bits: np.ndarray) -> tuple[str, str | None]:
     raw = np.packbits(bits[: len(bits) // 8 * 8]).tobytes()
     try:
-        text = raw.decode("utf-8")
-        text = text if text.isprintable() else None
+        decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = None
-    return raw.hex(), text
+        return raw.hex(), None
+    return raw.hex(), decoded if decoded.isprintable() else None
 
 
 def detect_known_marks(

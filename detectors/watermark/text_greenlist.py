@@ -54,13 +54,16 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 import numpy as np
 
 from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaType
 from detectors.registry import register_detector
 from detectors.text.spans import build_spans, token_char_offsets
+
+if TYPE_CHECKING:
+    import torch  # imported at run time only where a logits processor runs
 
 SCHEME_VERSION = "kgw-v1"
 SEEDING_SCHEMES = ("hash", "min")
@@ -201,7 +204,7 @@ def _logits_processor_base() -> type:
         return object
 
 
-class GreenlistLogitsProcessor(_logits_processor_base()):  # type: ignore[misc]
+class GreenlistLogitsProcessor(_logits_processor_base()):  # type: ignore[misc]  # base is transformers' or object
     """Adds ``delta`` to the green logits; pass it to any HF ``generate()``.
 
     ``model.generate(ids, logits_processor=LogitsProcessorList([proc]), do_sample=True)``.
@@ -227,7 +230,7 @@ class GreenlistLogitsProcessor(_logits_processor_base()):  # type: ignore[misc]
             self._masks[key] = mask
         return mask
 
-    def __call__(self, input_ids, scores):  # type: ignore[no-untyped-def]
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         import torch
 
         h = self.params.context_width
@@ -332,7 +335,7 @@ class GreenlistDetector:
                 scored_pos.append(i)
         n = len(scored_green)
         n_green = int(sum(scored_green))
-        base = dict(
+        base: dict[str, Any] = dict(
             num_tokens=len(ids), num_scored=n, num_green=n_green, window=self.window,
             flags=flags, params=self.params.public_dict(),
         )
@@ -528,7 +531,7 @@ class TextGreenlistWatermarkDetector(Detector):
                 label = FindingLabel.SYNTHETIC
                 reason = (
                     f"green-list watermark found: z={result.z:.1f}, p={result.p_value:.2e}, "
-                    f"green fraction {result.green_fraction:.2f} vs {self.params.gamma:.2f} expected"
+                    f"green fraction {result.green_fraction:.2f} vs {self.detector.params.gamma:.2f} expected"
                 )
             else:
                 label = FindingLabel.AUTHENTIC

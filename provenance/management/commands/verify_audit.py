@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from provenance.audit import verify_chain
 from provenance.checkpoints import verify_checkpoints
@@ -15,11 +16,11 @@ from webapp.accounts.models import Tenant
 class Command(BaseCommand):
     help = "Verify the tamper-evident audit chain and its signed checkpoints; exits 1 if anything is broken."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", help="only this tenant (slug)")
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, tenant: str | None, json: bool, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, tenant: str | None, json: bool, **options: Any) -> None:
         tenants = Tenant.objects.order_by("slug")
         if tenant:
             tenants = tenants.filter(slug=tenant)

@@ -6,8 +6,9 @@ Without --public-key, this service's own published key is used.
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from provenance.keys import published_public_key
 from provenance.signing import load_public_key_pem, verify_bytes, verify_json
@@ -16,11 +17,11 @@ from provenance.signing import load_public_key_pem, verify_bytes, verify_json
 class Command(BaseCommand):
     help = __doc__
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--public-key", type=Path, help="PEM of the signing service's public key")
 
-    def handle(self, *args, file: Path, public_key: Path | None, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, file: Path, public_key: Path | None, **options: Any) -> None:
         if public_key:
             key = load_public_key_pem(public_key.read_bytes())
         else:
