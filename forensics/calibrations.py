@@ -62,7 +62,7 @@ def reviewed_members(tenant: Tenant) -> list[dict[str, Any]]:
     reviewed several times counts once, by its latest final decision.
     """
     final = (Review.Outcome.FINAL, Review.Outcome.CONFIRMED)
-    decisions = {Review.Decision.CONFIRM_AUTHENTIC: 0, Review.Decision.CONFIRM_SYNTHETIC: 1}
+    decisions: dict[str, int] = {Review.Decision.CONFIRM_AUTHENTIC: 0, Review.Decision.CONFIRM_SYNTHETIC: 1}
     latest: dict[str, dict[str, Any]] = {}
     reviews = (Review.objects.filter(analysis__tenant=tenant, analysis__review_state=ReviewState.REVIEWED,
                                      outcome__in=final, decision__in=list(decisions))

@@ -200,7 +200,9 @@ def fit_operating_point(detectors: Sequence[DetectorScores], labels: np.ndarray,
 
     rng = np.random.default_rng(seed)
     real_idx = np.flatnonzero(real)
-    boot_fused, boot_each, boot_thr = [], {d.name: [] for d in detectors}, {d.name: [] for d in detectors}
+    boot_fused: list[float] = []
+    boot_each: dict[str, list[float]] = {d.name: [] for d in detectors}
+    boot_thr: dict[str, list[float]] = {d.name: [] for d in detectors}
     for _ in range(n_bootstrap if len(real_idx) else 0):
         draw = rng.choice(real_idx, size=len(real_idx), replace=True)
         left_out = np.setdiff1d(real_idx, draw)

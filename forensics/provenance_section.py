@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Hashable
 from typing import Any
 
 from django.conf import settings
@@ -71,7 +72,7 @@ def store_perceptual_hashes(item: Any, path: Path, media_type: MediaType) -> lis
 @dataclass
 class TenantIndex:
     index: NearDupIndex = field(default_factory=NearDupIndex)
-    owner: dict[int, Any] = field(default_factory=dict)  # hash row id -> item id
+    owner: dict[Hashable, Any] = field(default_factory=dict)  # hash row id -> item id
     last_id: int = 0
 
 

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 def _requeued(analysis: Analysis) -> None:
     append_event(analysis.tenant, "system:sweeper", "analysis.requeued",
                  item_id=str(analysis.item_id), analysis_id=str(analysis.id),
-                 payload={"attempts": analysis.attempts, "last_heartbeat": analysis.heartbeat_at.isoformat()})
+                 payload={"attempts": analysis.attempts, "last_heartbeat": analysis.heartbeat_at.isoformat() if analysis.heartbeat_at else None})
 
 
 def recover_stale_analyses(now: datetime | None = None) -> dict[str, int]:

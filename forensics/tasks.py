@@ -5,7 +5,7 @@ stage (gpu queue) when the pipeline says it now waits for one.
 """
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.signals import worker_ready
 
 from forensics import calibrations, pipeline, recovery
@@ -13,20 +13,20 @@ from webapp import job_lifecycle as lifecycle
 
 
 @shared_task(bind=True, name="forensics.tasks.run_provenance_stage")
-def run_provenance_stage(self, analysis_id: str) -> None:  # type: ignore[no-untyped-def]
+def run_provenance_stage(self: Task, analysis_id: str) -> None:
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     if pipeline.run_provenance_stage(analysis_id, redelivered=redelivered):
         lifecycle.send(run_detection_stage.name, analysis_id, "analysis detection")
 
 
 @shared_task(bind=True, name="forensics.tasks.run_detection_stage")
-def run_detection_stage(self, analysis_id: str) -> None:  # type: ignore[no-untyped-def]
+def run_detection_stage(self: Task, analysis_id: str) -> None:
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     pipeline.run_detection_stage(analysis_id, redelivered=redelivered)
 
 
 @shared_task(bind=True, name="forensics.tasks.run_calibration")
-def run_calibration(self, calibration_id: str) -> None:  # type: ignore[no-untyped-def]
+def run_calibration(self: Task, calibration_id: str) -> None:
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     calibrations.run_calibration(calibration_id, redelivered=redelivered)
 

@@ -6,7 +6,7 @@ import codecs
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, UnidentifiedImageError
 
@@ -14,6 +14,10 @@ from detectors.base import MediaType
 from forensics.ingest.errors import CorruptMedia, EmptyInput, TooLarge, UnsupportedMedia
 from forensics.ingest.sniff import Sniffed
 from forensics.public_errors import public_detail
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
+    from av.video.stream import VideoStream
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,7 @@ def probe_video(path: Path, limits: Limits) -> dict[str, Any]:
         raise CorruptMedia(f"The video is truncated or corrupt ({public_detail(exc)}).") from None
 
 
-def _measured_seconds(container, stream, limit: float) -> float:  # type: ignore[no-untyped-def]
+def _measured_seconds(container: InputContainer, stream: VideoStream, limit: float) -> float:
     """The video's length from its packets' timestamps (no decoding), stopping as soon as it passes ``limit``;
     without timestamps, from the packet count and the frame rate (a rate of 1 fps if none is stated)."""
     rate = float(stream.average_rate or stream.base_rate or 1)
@@ -149,7 +153,7 @@ def _measured_seconds(container, stream, limit: float) -> float:  # type: ignore
     return max(end, packets / rate)
 
 
-def _video_seconds(container, stream) -> float | None:  # type: ignore[no-untyped-def]
+def _video_seconds(container: InputContainer, stream: VideoStream) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:

@@ -11,9 +11,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from forensics import services
 from forensics.ingest.errors import IngestError
@@ -27,7 +28,7 @@ from webapp.accounts.tenancy import system_actor
 class Command(BaseCommand):
     help = "Analyse image, video or text files and print the verdict (one JSON object per file with --json)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="*", type=Path)
         parser.add_argument("--text", action="append", default=[], help="analyse this text (repeatable)")
         parser.add_argument("--json", action="store_true", help="print one JSON object per line")
@@ -53,8 +54,8 @@ class Command(BaseCommand):
                           "pass --tenant to analyse for another")
         return Tenant.objects.create(slug=DEMO_TENANT, name="Demo platform")
 
-    def handle(self, *args, paths: list[Path], text: list[str], json: bool, tenant: str, queue: bool,
-               timeout: float, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, paths: list[Path], text: list[str], json: bool, tenant: str, queue: bool,
+               timeout: float, **options: Any) -> None:
         if not paths and not text:
             raise CommandError("give at least one PATH or --text")
         if options["verbosity"] < 2:

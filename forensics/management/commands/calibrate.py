@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from detectors.training.data import image_files
 from forensics import calibrations
@@ -32,7 +32,7 @@ def _files(folder: Path | None, limit: int | None) -> list[Path]:
 class Command(BaseCommand):
     help = "Calibrate a tenant's detector thresholds on its own real (and synthetic) images."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True, help="the tenant's slug")
         parser.add_argument("--real", type=Path, required=True, help="a folder of images known to be real")
         parser.add_argument("--fake", type=Path, help="a folder of images known to be synthetic (optional: TPR, ROC)")

@@ -2,8 +2,9 @@
 own --real/--fake folders, or false positives by group on UTKFace (wraps detectors.evaluation.cli).
 Leave-one-family-out is a training run: ``manage.py train_detector ... --exclude-family F --no-weights``."""
 import argparse
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from detectors.evaluation import cli
 
@@ -11,8 +12,8 @@ from detectors.evaluation import cli
 class Command(BaseCommand):
     help = __doc__
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         cli.add_arguments(parser)
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         cli.run(argparse.Namespace(**options))

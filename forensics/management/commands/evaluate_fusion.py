@@ -5,8 +5,9 @@ folders, it is the detection rate. Every enabled image detector runs, then the p
 """
 import json
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from forensics.fused_evaluation import verdict_rates
 
@@ -21,14 +22,14 @@ def _named(value: str) -> tuple[str, Path]:
 class Command(BaseCommand):
     help = __doc__
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--real", action="append", default=[], help="NAME=DIR of real photos (repeatable)")
         parser.add_argument("--fake", action="append", default=[], help="NAME=DIR of synthetic images (repeatable)")
         parser.add_argument("--limit", type=int, default=200, help="at most this many images per folder")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--out", type=Path, help="write the report as JSON here")
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         if not options["real"] and not options["fake"]:
             raise CommandError("give at least one --real NAME=DIR or --fake NAME=DIR")
         report: dict = {"real": {}, "fake": {}}

@@ -1,9 +1,10 @@
 """``manage.py evaluate_text_detectors --human FILE --machine FILE``: AUROC and TPR at 1% FPR of every text
 detector, overall and by length, on your own jsonl files (wraps detectors.text.evaluate)."""
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from detectors.device import resolve_device
 from detectors.text import evaluate
@@ -12,7 +13,7 @@ from detectors.text import evaluate
 class Command(BaseCommand):
     help = __doc__
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--human", type=Path, required=True,
                             help='jsonl of human-written texts: one {"text": ...} (or a JSON string) per line')
         parser.add_argument("--machine", type=Path, required=True, help="jsonl of machine-written texts, same format")
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=Path(settings.VAR_DIR) / "evaluation" / "text",
                             help="folder for results.json and roc-<detector>.png (default: var/evaluation/text)")
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         names = [n.strip() for n in options["detectors"].split(",") if n.strip()] or None
 
         def progress(detector: str, done: int, total: int) -> None:

@@ -9,20 +9,21 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
     help = "Serve the web app (gunicorn) together with a Celery worker; Ctrl-C stops both."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-worker", action="store_true", help="serve only the web app")
 
-    def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, host: str, port: int, no_worker: bool, **options: Any) -> None:
         python = sys.executable
         children: list[subprocess.Popen] = []
         if not no_worker:

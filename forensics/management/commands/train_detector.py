@@ -1,5 +1,7 @@
 """``manage.py train_detector``: train, calibrate and card a detector (wraps detectors.training.cli)."""
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from detectors.training import cli
 
@@ -7,10 +9,10 @@ from detectors.training import cli
 class Command(BaseCommand):
     help = "Train a synthetic-image or face detector on real photos and generator fakes; writes safetensors + model card."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         cli.add_arguments(parser)
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         import argparse
 
         card = cli.run(argparse.Namespace(**options))
