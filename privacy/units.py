@@ -120,7 +120,9 @@ class TrainingSet:
 
 def training_set(dataset: PrivateDataset) -> TrainingSet:
     """Two images of one unit in a split would let one person weigh twice in a step; only the first trains."""
-    kept, duplicates, seen = [], [], set()
+    kept: list[DatasetImage] = []
+    duplicates: list[DatasetImage] = []
+    seen = set()
     for image in DatasetImage.objects.filter(dataset=dataset, split=Split.TRAIN).order_by("name"):
         (duplicates if image.unit_id in seen else kept).append(image)
         seen.add(image.unit_id)

@@ -37,13 +37,13 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         return too_large_response(request)
     if is_api(request):
         return problem_response(400, "bad_request", "Bad request", "The request could not be read.")
-    return defaults.bad_request(request, exception)  # type: ignore[arg-type]
+    return defaults.bad_request(request, exception)  # type: ignore[arg-type]  # Django always passes one here
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
         return problem_response(404, "not_found", "Not found", f"There is no API resource at {request.path}.")
-    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

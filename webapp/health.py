@@ -13,7 +13,7 @@ from django.http import HttpRequest, JsonResponse
 
 
 log = logging.getLogger(__name__)
-BROKER_TIMEOUT_SECONDS = 3.0
+BROKER_TIMEOUT_SECONDS = 3
 _verified: dict[tuple[str, int, int], str] = {}  # (weights path, size, mtime_ns) -> sha256, hashed once per process
 
 

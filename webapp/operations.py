@@ -75,7 +75,8 @@ def snapshot() -> dict[str, Any]:
     detector_seconds: dict[str, list[float]] = {}
     for name, seconds in (DetectorResult.objects.filter(seconds__isnull=False).order_by("-id")
                           .values_list("detector", "seconds")[:RECENT * 4]):
-        detector_seconds.setdefault(name, []).append(seconds)
+        if seconds is not None:  # filtered out above; the type says it may be
+            detector_seconds.setdefault(name, []).append(seconds)
     return {
         "jobs": jobs,
         "stuck": stuck,

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from typing import TYPE_CHECKING
+
 from rest_framework import authentication, exceptions
 
 from webapp.accounts.keys import resolve_api_key
 from webapp.accounts.models import ApiKey
+
+if TYPE_CHECKING:  # DRF loads this module from its settings, while its own modules are importing
+    from rest_framework.request import Request
 
 
 class ApiKeyUser(AnonymousUser):
@@ -16,7 +21,7 @@ class ApiKeyUser(AnonymousUser):
         self.api_key = api_key
 
     @property
-    def is_authenticated(self) -> bool:  # type: ignore[override]
+    def is_authenticated(self) -> bool:  # type: ignore[override]  # AnonymousUser's is a constant False
         return True
 
     def __str__(self) -> str:
@@ -26,7 +31,7 @@ class ApiKeyUser(AnonymousUser):
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request):  # type: ignore[no-untyped-def]
+    def authenticate(self, request: Request) -> tuple[ApiKeyUser, ApiKey] | None:
         raw = request.META.get("HTTP_X_API_KEY", "")
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not raw and header.startswith(f"{self.keyword} "):
@@ -38,5 +43,5 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         return ApiKeyUser(key), key
 
-    def authenticate_header(self, request) -> str:  # type: ignore[no-untyped-def]
+    def authenticate_header(self, request: Request) -> str:
         return self.keyword

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from webapp.accounts import login_throttle
 
@@ -14,14 +15,17 @@ class ThrottledLoginMixin:
     """Refuses a locked-out username+address before checking the password, and counts failures."""
 
     lockout_message = ""
+    # Given by the AuthenticationForm this mixes into (annotations only, for the type checker).
+    request: HttpRequest | None
+    data: Any
 
     def clean(self) -> dict[str, Any]:
-        attempt = login_throttle.Attempt.of(self.request, self.data.get("username", ""))  # type: ignore[attr-defined]
+        attempt = login_throttle.Attempt.of(self.request, self.data.get("username", ""))
         seconds = login_throttle.locked_for(attempt)
         if seconds:
             self._lock(seconds)
         try:
-            cleaned = super().clean()  # type: ignore[misc]
+            cleaned = super().clean()  # type: ignore[misc]  # the form class after the mixin defines clean()
         except ValidationError:
             if login_throttle.record_failure(attempt):
                 self._lock(login_throttle.locked_for(attempt))

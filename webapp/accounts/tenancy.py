@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from webapp.accounts.models import Membership, Role, Tenant
+
+if TYPE_CHECKING:  # DRF loads the permissions that import this module while its own modules are importing
+    from rest_framework.request import Request
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ _ROLE_SCOPES = {
 }
 
 
-def actor_for_request(request) -> Actor | None:  # type: ignore[no-untyped-def]
+def actor_for_request(request: HttpRequest | Request) -> Actor | None:
     """Resolve the tenant and permissions of a request (API key or session user)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponse
 
 from webapp.accounts.forms import ThrottledAuthenticationForm
@@ -12,8 +13,8 @@ class ThrottledLoginView(auth_views.LoginView):
 
     authentication_form = ThrottledAuthenticationForm
 
-    def form_invalid(self, form: ThrottledAuthenticationForm) -> HttpResponse:  # type: ignore[override]
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
-        if form.lockout_message:
+        if getattr(form, "lockout_message", ""):  # set by ThrottledAuthenticationForm on a locked-out attempt
             response.status_code = 429
         return response

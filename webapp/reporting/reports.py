@@ -72,7 +72,7 @@ def operating_point_label(analysis: Analysis) -> str:
 
 
 def _calibrations(analyses: list[Analysis]) -> list[dict[str, Any]]:
-    used = {a.calibration_id: a.calibration for a in analyses if a.calibration_id}
+    used = {a.calibration_id: a.calibration for a in analyses if a.calibration is not None}
     return [{**c.summary(), "thresholds": c.thresholds, "real_items": c.real_count,
              "synthetic_items": c.fake_count, "fused": (c.result or {}).get("fused")}
             for c in sorted(used.values(), key=lambda c: c.version)]

@@ -89,7 +89,7 @@ def attempt_delivery(delivery_id: str) -> WebhookDelivery | None:
     log.info("webhook attempt", extra={"delivery": str(delivery.id), "endpoint": str(endpoint.id),
                                         "attempt": delivery.attempts, "status_code": status_code,
                                         "outcome": delivery.state, "duration_ms": duration_ms})
-    if delivery.state == State.PENDING:
+    if delivery.state == State.PENDING and delivery.next_attempt_at is not None:  # a pending one has its time
         enqueue(delivery, countdown=max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
     return delivery
 

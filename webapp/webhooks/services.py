@@ -63,7 +63,8 @@ def deactivate_endpoint(endpoint: WebhookEndpoint) -> None:
 
 
 def event_for(analysis: Analysis) -> str | None:
-    return {Analysis.State.DONE: EVENT_COMPLETED, Analysis.State.FAILED: EVENT_FAILED}.get(analysis.state)
+    events: dict[str, str] = {Analysis.State.DONE: EVENT_COMPLETED, Analysis.State.FAILED: EVENT_FAILED}
+    return events.get(analysis.state)
 
 
 def deliveries_for_analysis(analysis: Analysis) -> list[WebhookDelivery]:

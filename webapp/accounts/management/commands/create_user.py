@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from webapp.accounts.models import Membership, Role, Tenant
 
@@ -7,13 +9,13 @@ from webapp.accounts.models import Membership, Role, Tenant
 class Command(BaseCommand):
     help = "Create a user in a tenant with a role (moderator, compliance, admin)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--tenant", required=True)
         parser.add_argument("--role", choices=Role.values, default=Role.MODERATOR)
         parser.add_argument("--password", required=True)
 
-    def handle(self, *args, username: str, tenant: str, role: str, password: str, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, username: str, tenant: str, role: str, password: str, **options: Any) -> None:
         try:
             tenant_obj = Tenant.objects.get(slug=tenant)
         except Tenant.DoesNotExist:

@@ -1,5 +1,6 @@
 """Used by ``make run``: a demo tenant and admin on a fresh install, credentials printed once."""
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -13,7 +14,7 @@ DEMO_ADMIN = "admin"
 class Command(BaseCommand):
     help = "Create the demo tenant and an admin user if there is no user yet."
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         if User.objects.exists():
             self.stdout.write("Users exist already; no demo admin created.")

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from detectors.watermark.image_invisible import TenantMark, embed_tenant_watermark
 from webapp.accounts.models import Tenant, WatermarkKey
@@ -14,12 +15,12 @@ class Command(BaseCommand):
     help = ("Embed the tenant's keyed invisible watermark into an image (PNG out keeps it best; it survives JPEG 75 "
             "and a 0.5x resize). The tenant needs an image key: `manage.py watermark_key --kind image`.")
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True, help="tenant slug")
         parser.add_argument("source", type=Path)
         parser.add_argument("destination", type=Path)
 
-    def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **opts: Any) -> None:
         tenant = Tenant.objects.filter(slug=opts["tenant"]).first()
         if tenant is None:
             raise CommandError(f"no tenant {opts['tenant']!r}")

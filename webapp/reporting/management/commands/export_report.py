@@ -1,8 +1,9 @@
 """``manage.py export_report --tenant T --start 2026-11-01 --end 2026-12-01 --format json --out FILE``."""
 from datetime import datetime, time, timezone
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from webapp.accounts.models import Tenant
 from webapp.reporting.reports import build_period_report, export_report
@@ -18,7 +19,7 @@ def _day(value: str) -> datetime:
 class Command(BaseCommand):
     help = "Export a signed period report (JSON with an embedded signature, or CSV with FILE.sig beside it)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True)
         parser.add_argument("--start", required=True, help="first day, YYYY-MM-DD (UTC)")
         parser.add_argument("--end", required=True, help="day after the last, YYYY-MM-DD (UTC)")
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--reviewer")
         parser.add_argument("--out", type=Path, required=True)
 
-    def handle(self, *args, **o) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **o: Any) -> None:
         tenant = Tenant.objects.filter(slug=o["tenant"]).first()
         if tenant is None:
             raise CommandError(f"no tenant {o['tenant']!r}")
