@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from django.conf import settings
 from django.db import transaction
@@ -125,7 +125,8 @@ def ensure_indexed(dataset: PrivateDataset) -> None:
             unit_ledger.record(entry, unit_ledger.assess(policy, locked, images, mechanism_of(entry)))
 
 
-def create_dataset_from_items(actor: Actor, labelled: Sequence[tuple[str, str]], name: str, **budget) -> PrivateDataset:
+def create_dataset_from_items(actor: Actor, labelled: Sequence[tuple[str, str]], name: str,
+                              **budget: Any) -> PrivateDataset:
     """A dataset from the tenant's analysed images: ``labelled`` is [(analysis id, "real"|"fake"), ...]."""
     if not labelled:
         raise DatasetError("no items given: list analyses of images, each with the label real or fake")

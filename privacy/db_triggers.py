@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
 TABLE = "privacy_budgetledgerentry"
@@ -72,7 +73,7 @@ def ledger_maintenance() -> Iterator[None]:
         _maintenance.reset(token)
 
 
-def _register(sender, connection, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _register(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     if connection.vendor == "sqlite":
         connection.connection.create_function("privacy_ledger_maintenance", 0, lambda: int(_maintenance.get()),
                                               deterministic=False)

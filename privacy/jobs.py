@@ -128,7 +128,7 @@ def submit_job(actor: Actor, dataset: PrivateDataset, *, drop_exhausted: bool = 
     config = build_config(dataset, params)
     training = plan_training(dataset, config, drop_exhausted)
     mechanism = training.mechanism
-    alone = ledger.composed([mechanism], dataset)  # outside the lock too (recomputed below if δ changed)
+    alone: float | None = ledger.composed([mechanism], dataset)  # outside the lock too (recomputed below if δ changed)
     with transaction.atomic():
         locked = PrivateDataset.objects.select_for_update().get(pk=dataset.pk)
         unit_ledger.lock_units(locked)
@@ -205,8 +205,10 @@ class ProgressRecorder:
         """Top-level epoch/loss/accuracy/epsilon are the private run's; the baseline's go under "baseline"."""
         start, end = PHASES[self.phase]
         epoch_done = p.step * p.epochs == p.epoch * p.steps_total
-        values = {"epoch": p.epoch, "epochs": p.epochs, "step": p.step, "steps_total": p.steps_total,
-                  "loss": round(p.loss, 5), "accuracy": round(p.accuracy, 4)}
+        values: dict[str, Any] = {"epoch": p.epoch, "epochs": p.epochs, "step": p.step,
+                                  "steps_total": p.steps_total, "loss": round(p.loss, 5),
+                                  "accuracy": round(p.accuracy, 4)}
+        update: dict[str, Any]
         if self.phase == "private":
             values.update(epsilon=round(p.epsilon, 4), dp_steps=max(p.step, self.state.get("dp_steps", 0)))
             update = values

@@ -7,6 +7,7 @@ Thin models: the rules (budget arithmetic, job life cycle, serving) live in ``pr
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 
@@ -80,10 +81,10 @@ class PrivateFinetuneJob(LifecycleJob):
 
 
 class BudgetLedgerEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("the budget ledger is append-only: UPDATE is not allowed")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("the budget ledger is append-only: DELETE is not allowed")
 
 
@@ -116,12 +117,12 @@ class BudgetLedgerEntry(models.Model):
             models.UniqueConstraint(fields=["job", "kind"], name="one_ledger_entry_per_job_and_kind"),
         ]
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("the budget ledger is append-only: UPDATE is not allowed")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("the budget ledger is append-only: DELETE is not allowed")
 
 
@@ -213,10 +214,10 @@ class DatasetImage(models.Model):
 
 
 class UnitReservationQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("the unit ledger is append-only: UPDATE is not allowed")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("the unit ledger is append-only: DELETE is not allowed")
 
 
@@ -238,10 +239,10 @@ class UnitReservation(models.Model):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["entry", "unit"], name="one_unit_reservation_per_entry")]
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("the unit ledger is append-only: UPDATE is not allowed")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("the unit ledger is append-only: DELETE is not allowed")

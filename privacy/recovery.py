@@ -13,7 +13,8 @@ from webapp import job_lifecycle as lifecycle
 
 def _requeued(job: PrivateFinetuneJob) -> None:
     append_event(job.tenant, "system:sweeper", "privacy.job_requeued", payload={
-        "job_id": str(job.id), "attempts": job.attempts, "last_heartbeat": job.heartbeat_at.isoformat(),
+        "job_id": str(job.id), "attempts": job.attempts,
+        "last_heartbeat": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
         "progress": job.progress})
 
 

@@ -1,7 +1,7 @@
 """Celery tasks of the privacy app: thin wrappers over ``privacy.jobs`` and ``privacy.recovery``."""
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.signals import worker_ready
 
 from privacy.jobs import run_job
@@ -9,7 +9,7 @@ from privacy.recovery import recover_stale_private_jobs as recover
 
 
 @shared_task(bind=True, name="privacy.tasks.run_private_finetune", acks_late=True, reject_on_worker_lost=True)
-def run_private_finetune(self, job_id: str) -> None:  # type: ignore[no-untyped-def]
+def run_private_finetune(self: Task, job_id: str) -> None:
     run_job(job_id, redelivered=bool((self.request.delivery_info or {}).get("redelivered")))
 
 

@@ -5,7 +5,7 @@ reserved budget against the tenant's units, because every unit is composed at th
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, SupportsFloat, cast
 
 from django.db import transaction
 
@@ -23,7 +23,9 @@ def set_tenant_budget(actor: Actor, *, epsilon_total: float | None | object = UN
     """Set the per-image ε (None removes the tenant's own cap), δ and accountant of the tenant's units."""
     if not actor.can("admin"):
         raise PermissionError("only a tenant admin can set the tenant's privacy budget")
-    if epsilon_total is not UNSET and epsilon_total is not None and not float(epsilon_total) >= 0:  # type: ignore[arg-type]
+    # UNSET (leave the cap as it is) is a sentinel object; anything else is a number or None (no cap).
+    cap = None if epsilon_total is UNSET or epsilon_total is None else float(cast(SupportsFloat, epsilon_total))
+    if cap is not None and not cap >= 0:
         raise ValueError(f"the per-image ε must be 0 or more, got {epsilon_total}")
     if delta is not None and not 0 < delta < 1:
         raise ValueError(f"δ must be between 0 and 1, got {delta}")
@@ -38,7 +40,7 @@ def set_tenant_budget(actor: Actor, *, epsilon_total: float | None | object = UN
             raise ValueError("δ and the accountant cannot change once jobs have reserved budget against the "
                              "tenant's images: every image is composed at one δ")
         if epsilon_total is not UNSET:
-            policy.epsilon_total = None if epsilon_total is None else float(epsilon_total)  # type: ignore[arg-type]
+            policy.epsilon_total = cap
         policy.delta = delta if delta is not None else policy.delta
         policy.accountant = accountant or policy.accountant
         policy.save()

@@ -113,7 +113,7 @@ def plan(config: FinetuneConfig, n_train: int) -> Mechanism | None:
         return None
     q = sample_rate(config, n_train)
     steps = config.epochs * steps_per_epoch(config, n_train)
-    noise = noise_for_target(config.target_epsilon, config.delta, q, steps, ACCOUNTANT)  # type: ignore[arg-type]
+    noise = noise_for_target(config.target_epsilon, config.delta, q, steps, ACCOUNTANT)
     return Mechanism(noise_multiplier=noise, sample_rate=q, steps=steps)
 
 

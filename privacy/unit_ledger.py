@@ -66,7 +66,8 @@ class Composer:
     """Composes histories at one (delta, accountant), once per distinct history (most units share one)."""
 
     def __init__(self, delta: float, accountant: str) -> None:
-        self.delta, self.accountant, self._cache = delta, accountant, {}  # type: ignore[var-annotated]
+        self.delta, self.accountant = delta, accountant
+        self._cache: dict[History, float] = {}
 
     def __call__(self, history: History) -> float:
         if history not in self._cache:

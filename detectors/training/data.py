@@ -103,7 +103,7 @@ def split(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
     return out
 
 
-def whole_image(sample: Sample) -> Image.Image | None:
+def whole_image(sample: Sample) -> Image.Image:
     return Image.open(sample.path).convert("RGB")
 
 

@@ -6,8 +6,9 @@ past this ε at this δ, whichever datasets it was uploaded in. A dataset's own 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from privacy.tenant_budget import UNSET, set_tenant_budget
 from privacy.units import tenant_budget
@@ -18,14 +19,14 @@ from webapp.accounts.tenancy import system_actor
 class Command(BaseCommand):
     help = "Show or set a tenant's per-image privacy budget (ε, δ, accountant)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True)
         parser.add_argument("--epsilon", type=float, help="per-image ε (every job on an image, composed)")
         parser.add_argument("--no-cap", action="store_true", help="remove the tenant's own cap")
         parser.add_argument("--delta", type=float)
         parser.add_argument("--accountant", choices=["rdp", "prv"])
 
-    def handle(self, *args, **o) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **o: Any) -> None:
         tenant = Tenant.objects.filter(slug=o["tenant"]).first()
         if tenant is None:
             raise CommandError(f"no tenant {o['tenant']!r}")

@@ -12,9 +12,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from forensics.ingest.errors import IngestError
 from forensics.ingest.storage import read_chunks
@@ -23,7 +24,7 @@ from privacy.datasets import DatasetError
 from privacy.models import PrivateDataset, PrivateFinetuneJob
 from privacy.presenters import dataset_to_dict, job_to_dict
 from webapp.accounts.models import Tenant
-from webapp.accounts.tenancy import system_actor
+from webapp.accounts.tenancy import Actor, system_actor
 from webapp.celery import app
 
 State = PrivateFinetuneJob.State
@@ -32,7 +33,7 @@ State = PrivateFinetuneJob.State
 class Command(BaseCommand):
     help = "Run a differentially private fine-tuning job on a tenant's labelled dataset (zip of real/ and fake/)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", default=os.environ.get("FORENSICS_CLI_TENANT", "demo"))
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--dataset", help="id of a dataset already uploaded")
@@ -53,7 +54,7 @@ class Command(BaseCommand):
         parser.add_argument("--in-process", action="store_true", help="run the job here instead of on a worker")
         parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait with --wait")
 
-    def handle(self, *args, **o) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **o: Any) -> None:
         if o["verbosity"] < 2:
             logging.getLogger().setLevel(logging.WARNING)
         tenant, _ = Tenant.objects.get_or_create(slug=o["tenant"], defaults={"name": o["tenant"]})
@@ -82,7 +83,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"error: job {job.id} is {job.state}: {job.error or 'is a worker running?'}")
                 sys.exit(1)
 
-    def _dataset(self, actor, o) -> PrivateDataset:  # type: ignore[no-untyped-def]
+    def _dataset(self, actor: Actor, o: dict[str, Any]) -> PrivateDataset:
         if o["dataset"]:
             try:
                 return PrivateDataset.objects.get(pk=o["dataset"], tenant=actor.tenant)
