@@ -6,6 +6,7 @@ wrapper that imports its service at the top; a service queues a job by the task'
 no service imports the tasks that run it, and chaining one stage to the next is the tasks module's business.
 """
 import os
+import threading
 
 from celery import Celery, Task
 
@@ -14,14 +15,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 app = Celery("webapp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()  # every INSTALLED_APPS entry's tasks module
+# Celery marks the app finalized before its autodiscovery has imported the tasks modules, so a second thread
+# asking for a task meanwhile finds it missing: one lookup at a time while a process loads them.
+_loading_tasks = threading.Lock()
 
 
 def task_named(name: str) -> Task:
     """The registered task called ``name`` (its name on the wire, as in CELERY_TASK_ROUTES).
 
     Importing the tasks modules is left to autodiscovery: done at a worker's start, and here the first time a
-    process asks for a task it has not loaded yet. An unknown name is a KeyError, not a message nobody takes.
+    process asks for a task it has not loaded yet (one thread at a time: a threaded web process's first requests
+    arrive together). An unknown name is a KeyError, not a message nobody takes.
     """
-    if name not in app.tasks:
-        app.loader.import_default_modules()
-    return app.tasks[name]
+    with _loading_tasks:
+        if name not in app.tasks:
+            app.loader.import_default_modules()
+        return app.tasks[name]

@@ -112,3 +112,32 @@ def test_every_task_name_the_code_uses_is_registered_on_a_production_worker(tran
     used = task_names_in_the_code()
     missing = sorted(used - registered)
     assert not missing, f"task names used in the code that the worker does not know: {missing}"
+
+
+CONCURRENT_FIRST_SENDS = """
+import threading, django
+django.setup()
+from webapp.celery import task_named
+barrier, errors = threading.Barrier(8), []
+def first_send():
+    barrier.wait()
+    try:
+        task_named("forensics.tasks.run_provenance_stage")
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=first_send) for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(errors)
+raise SystemExit(1 if errors else 0)
+"""
+
+
+def test_concurrent_first_sends_in_a_fresh_web_process_all_find_the_task() -> None:
+    """A threaded web process's first uploads arrive together: while one thread's lookup imports the tasks
+    modules (Celery marks the app finalized before its autodiscovery is done), the others used to get
+    NotRegistered, a 500 for an upload whose row was already committed (found by ``make bench``'s load run)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "webapp.settings", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", CONCURRENT_FIRST_SENDS], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
