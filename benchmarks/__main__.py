@@ -18,8 +18,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchmarks import (detectors, neardup, pipeline, privacy, text, text_lm_features, text_supervised,  # noqa: E402
-                        webhooks)
+from benchmarks import (detectors, load, neardup, pipeline, privacy, text, text_lm_features,  # noqa: E402
+                        text_supervised, webhooks)
 
 Row = tuple[str, float, str, str]
 GROUPS: dict[str, Callable[[], list[Row]]] = {
@@ -31,6 +31,7 @@ GROUPS: dict[str, Callable[[], list[Row]]] = {
     "text": text.run,
     "text-lm-features": text_lm_features.run,
     "webhooks": webhooks.run,
+    "load": load.run,
 }
 
 
