@@ -53,6 +53,47 @@ def test_a_job_survives_its_worker_being_killed(worker_factory, api, tenant, tmp
     assert verify_chain(tenant).ok
 
 
+def test_uploads_that_continue_while_the_worker_is_down_all_finish_once(worker_factory, api, tenant, tmp_path) -> None:
+    """kill -9 the only worker mid-job while uploads keep coming; a new worker finishes every one of them: one
+    analysis per upload, one result per detector, one completion event each, the audit chain intact."""
+    from django.utils import timezone
+
+    from forensics.models import DetectorResult
+    from provenance.models import AuditEvent
+
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    env = {"FORENSICS_TEST_GATE_DIR": str(gate), "FORENSICS_STALE_AFTER_SECONDS": "2"}
+    first = worker_factory(env)
+    ids = [_upload_id(api, seed) for seed in range(30, 33)]
+    wait_for(lambda: any(gate.glob("started-*")), what="the worker to start a job")
+    first.kill()
+    killed_at = timezone.now()
+    ids += [_upload_id(api, seed) for seed in range(33, 36)]  # accepted while no worker runs
+    assert Analysis.objects.filter(pk__in=ids[3:], state="queued").count() == 3
+
+    wait_for(lambda: (timezone.now() - killed_at).total_seconds() > 3, what="the killed job's heartbeat to go stale")
+    (gate / "open").touch()
+    worker_factory(env)
+    wait_for(lambda: Analysis.objects.filter(pk__in=ids, state__in=("done", "failed")).count() == len(ids),
+             timeout=120, what="the new worker to finish every upload")
+    analyses = Analysis.objects.filter(tenant=tenant)
+    assert sorted(str(pk) for pk in analyses.values_list("pk", flat=True)) == sorted(ids)
+    assert set(analyses.values_list("state", flat=True)) == {"done"}, list(analyses.values_list("error", flat=True))
+    assert analyses.values("item_id").distinct().count() == len(ids)
+    per_detector = DetectorResult.objects.filter(analysis__in=analyses).values_list("analysis_id", "detector")
+    assert len(per_detector) == len(set(per_detector))
+    assert AuditEvent.objects.filter(tenant=tenant, action="analysis.completed").count() == len(ids)
+    assert verify_chain(tenant).ok
+
+
+def _upload_id(api, seed: int) -> str:  # type: ignore[no-untyped-def]
+    response = api.post("/api/v1/analyses", {"file": _upload(f"u{seed}.jpg", jpeg_bytes(seed=seed))},
+                        format="multipart")
+    assert response.status_code == 202, response.content
+    return str(response.json()["id"])
+
+
 def test_items_wait_for_an_absent_detection_worker_then_finish(worker_factory, api, tenant, settings) -> None:
     """No GPU worker for longer than the stale window: the item waits (never swept as a crash), then finishes."""
     from django.utils import timezone
