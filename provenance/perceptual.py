@@ -178,7 +178,7 @@ def pdq_video(
             targets = [duration * (i + 0.5) / count for i in range(count)]
         else:
             # Unknown duration: count frames first, then sample by index in a second pass.
-            return _sample_by_index(path, num_frames=min(num_frames, max_frames))
+            return _sample_by_index(path, num_frames=min(num_frames, max_frames), max_frames=max_frames)
         target_iter = iter(targets)
         next_target = next(target_iter, None)
         time_base = stream.time_base
@@ -213,11 +213,20 @@ def _video_duration(container: InputContainer, stream: VideoStream) -> float | N
     return None
 
 
-def _sample_by_index(path: Union[str, "os.PathLike[str]"], *, num_frames: int) -> list[FramePdq]:
+def _sample_by_index(path: Union[str, "os.PathLike[str]"], *, num_frames: int, max_frames: int) -> list[FramePdq]:
+    """Frames spread evenly over the first ``max_frames`` of a video whose container states no duration.
+
+    Why bounded: such a file's length is known only from its frames, so the count reads packets (no decoding) and
+    stops at ``max_frames``, and the hashing pass decodes no further than the last sampled frame. Decoding every
+    frame twice made the cost of a long stream unbounded (issue 12)."""
     import av
 
     with av.open(os.fspath(path)) as container:
-        total = sum(1 for _ in container.decode(video=0))
+        total = 0
+        for packet in container.demux(video=0):
+            total += packet.size > 0  # the demuxer's final empty packet is no frame
+            if total >= max_frames:
+                break
     if total == 0:
         return []
     wanted = sorted({min(total - 1, int(total * (i + 0.5) / num_frames)) for i in range(num_frames)})

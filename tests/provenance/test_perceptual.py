@@ -118,3 +118,19 @@ def test_video_frames_sampled_evenly_and_match_their_source_photos(tmp_path: Pat
     per_second = pdq_video(video, fps=1)
     assert [f.frame_index for f in per_second] == [0, 10, 20, 30]
     assert [round(f.timestamp, 2) for f in per_second] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_video_without_a_stated_duration_is_hashed_within_the_frame_bound(tmp_path: Path) -> None:
+    """Matroska may omit its duration: the frames are then counted (packets, no decoding) up to ``max_frames``
+    and sampled among those, so a long stream costs no more than the bound (it used to decode every frame twice
+    and sample across all of them)."""
+    pytest.importorskip("av")
+    from tests.support.media import mkv_without_duration
+
+    video = tmp_path / "stream.mkv"
+    video.write_bytes(mkv_without_duration(seconds=10, fps=12))  # 120 frames
+    bounded = pdq_video(video, num_frames=4, max_frames=24)
+    assert len(bounded) == 4
+    assert all(f.frame_index < 24 for f in bounded)
+    whole = pdq_video(video, num_frames=4)  # the default bound (600) covers the whole stream
+    assert [f.frame_index // 30 for f in whole] == [0, 1, 2, 3]
