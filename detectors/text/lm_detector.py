@@ -42,10 +42,15 @@ QUANTITY_LABELS = {
     "trigram": "token probability under a trigram model of human writing",
     "lm_minus_trigram": "pretrained LM vs trigram model of human writing",
     "lm_minus_unigram": "pretrained LM vs word frequencies of human writing",
+    "lens_logprob": "token log-probability at an earlier layer of the pretrained LM (logit lens)",
+    "lens_entropy": "the earlier layer's next-token uncertainty (logit lens)",
+    "lens_cross_entropy": "distance between the earlier layer's guess and the LM's final prediction",
+    "lm_minus_lens": "pretrained LM vs its own earlier layer",
 }
 WHOLE_TEXT_LABELS = {
     "fast_detectgpt": "Fast-DetectGPT sampling discrepancy of the whole text",
     "surprise_over_entropy": "surprise relative to the LM's expected surprise (Binoculars-like)",
+    "surprise_over_lens_cross_entropy": "surprise relative to the earlier layer's view of the LM (Binoculars-like)",
     "log_tokens": "length of the text",
 }
 
@@ -80,7 +85,7 @@ class LMFeatureTextDetector(Detector):
     """
 
     name = "text-lm-features"
-    version = "1.0"
+    version = "1.1"
     media_types = frozenset({MediaType.TEXT})
 
     def __init__(self, models_dir: Path | None = None, device: str = "cpu", weights: str | Path | None = None,

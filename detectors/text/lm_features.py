@@ -2,7 +2,8 @@
 
 Per scored token we have, from one forward pass of the scoring LM
 (SmolLM2): the log-probability of the token, the entropy and second moment
-of the next-token distribution and the token's rank; and from n-gram models
+of the next-token distribution and the token's rank, and the same token
+under the logit lens of an earlier layer (a weaker model for free); and from n-gram models
 of human text: its unigram and trigram log-probabilities. A text becomes
 a fixed vector of aggregates over its tokens: means, spreads and quantiles,
 differences between the LMs (machine text is far likelier under a strong LM
@@ -33,6 +34,9 @@ TOKEN_QUANTITIES = (
     "top10",
     "unigram",  # log p under the unigram model of human text
     "trigram",  # log p under the trigram model of human text
+    "lens_logprob",  # log p(token) under the logit lens at an earlier layer of the scoring LM
+    "lens_entropy",  # entropy of that lens distribution
+    "lens_cross_entropy",  # -sum p_final log p_lens: how far the early guess is from the final prediction
 )
 # Differences between the LMs are linear in the means above, so only their spread is a feature of its own
 # (their means would only let the classifier spread one weight over collinear copies).
@@ -43,6 +47,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "std:entropy", "std:discrepancy", "std:trigram", "std:lm_minus_trigram", "std:lm_minus_unigram",
     "fast_detectgpt",  # sum of discrepancies / sqrt(sum of variances)
     "surprise_over_entropy",  # mean(-log p) / mean(entropy): a one-model Binoculars ratio
+    "surprise_over_lens_cross_entropy",  # Binoculars with the logit lens as the second model
+    "std:lm_minus_lens",
     f"window{WINDOW}_min:discrepancy", f"window{WINDOW}_max:discrepancy",
     "log_tokens",
     *(f"style:{name}" for name in STYLE_NAMES),
@@ -63,6 +69,9 @@ def token_quantities(stats: TokenStats, ngram: NGramModel) -> dict[str, np.ndarr
         "top10": (stats.rank <= 10).astype(np.float64),
         "unigram": unigram,
         "trigram": trigram,
+        "lens_logprob": stats.lens_logprob.astype(np.float64),
+        "lens_entropy": stats.lens_entropy.astype(np.float64),
+        "lens_cross_entropy": stats.lens_cross_entropy.astype(np.float64),
     }
 
 
@@ -86,6 +95,8 @@ def feature_vector(stats: TokenStats, ngram: NGramModel, text: str) -> np.ndarra
         (logprob - q["unigram"]).std(),
         q["discrepancy"].sum() / np.sqrt(max(variance.sum(), 1e-9)),
         (-logprob).mean() / max(q["entropy"].mean(), 1e-6),
+        (-logprob).mean() / max(q["lens_cross_entropy"].mean(), 1e-6),
+        (logprob - q["lens_logprob"]).std(),
         windows.min(), windows.max(),
         np.log(len(logprob)),
         *style_vector(text, tokenize(text)),

@@ -32,7 +32,7 @@ from detectors.text.lm_corpus import scoring_order, training_corpus
 from detectors.text.lm_features import FEATURE_NAMES, feature_vector
 from detectors.text.lm_model import WEIGHTS_NAME, LMFeatureModel, fit_logistic
 from detectors.text.ngram import NGramModel
-from detectors.text.scoring_lm import DEFAULT_MAX_TOKENS, ScoringLM, TokenStats
+from detectors.text.scoring_lm import DEFAULT_MAX_TOKENS, LENS_LAYER, ScoringLM, TokenStats
 from detectors.text.stats_cache import StatsCache
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "var" / "text-lm-stats"
 REPRODUCE = "python -m detectors.text train-lm-features --out detectors/weights"
-VERSION = "1.0"
+VERSION = "1.1"
 DEFAULT_MIN_TOKENS = 64
 # Strong L2 on standardised features: it raised every held-out AUROC in the comparison of 1e-3..1e-1.
 L2 = 0.1
@@ -244,7 +244,8 @@ def train_and_save(out_dir: Path = DEFAULT_MODELS_DIR, cache_dir: Path = DEFAULT
         "task": "human vs machine (LLM) text; score = calibrated probability of machine authorship",
         "method": ("Ghostbuster-style (Verma et al. 2023) aggregate features of token probabilities under a "
                    "pretrained LM (SmolLM2-135M-Instruct: log-probability, entropy, rank, Fast-DetectGPT analytic "
-                   "discrepancy) and unigram/trigram models of human text, plus stylometry; L2 logistic "
+                   f"discrepancy; the logit lens at layer {LENS_LAYER} as a weaker second view, Binoculars-style) and "
+                   "unigram/trigram models of human text, plus stylometry; L2 logistic "
                    "regression (each domain x class weighted equally), Platt scaling, threshold at 1% FPR"),
         "scoring_lm": lm.card,
         "scoring_lm_vocab": vocab,

@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -53,6 +53,13 @@ START_TOKEN = "<|endoftext|>"
 COMPUTE_DTYPE = torch.bfloat16
 DEFAULT_MAX_TOKENS = 256
 RESULT_CACHE_SIZE = 256
+# The logit lens: the final norm and output head applied to this layer's hidden state (of 30 in SmolLM2-135M)
+# give a weaker model's next-token distribution from the same forward pass. How far the text's tokens are
+# predicted by the full model beyond that early guess is a second "observer" view, in the spirit of
+# Binoculars' two models; a probe on SQuAD/WritingPrompts continuations picked layer 26 of 6..26.
+LENS_LAYER = 26
+# Bumped whenever TokenStats gains a field, so a statistics cache on disk is never read without it.
+STATS_FORMAT = 2
 
 
 def packaged_gguf() -> Path:
@@ -129,7 +136,10 @@ class TokenStats:
     ``ids`` are the scored tokens; ``context`` the two tokens before each (for
     n-gram models); ``offsets`` their character spans in the text that was
     scored. ``second`` is E_p[(log p)^2] of the next-token distribution, which
-    with the entropy gives its variance (Fast-DetectGPT's denominator).
+    with the entropy gives its variance (Fast-DetectGPT's denominator). The
+    ``lens_`` arrays come from the logit lens at LENS_LAYER: the token's
+    log-probability there, that distribution's entropy, and the cross-entropy
+    -sum p_final log p_lens.
     """
 
     ids: np.ndarray  # int64 [n]
@@ -140,6 +150,9 @@ class TokenStats:
     second: np.ndarray  # float32 [n]
     rank: np.ndarray  # int32 [n], 1 = the model's top choice
     tokens_total: int
+    lens_logprob: np.ndarray  # float32 [n]
+    lens_entropy: np.ndarray  # float32 [n]
+    lens_cross_entropy: np.ndarray  # float32 [n]
 
     @property
     def tokens(self) -> int:
@@ -152,33 +165,52 @@ class TokenStats:
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"ids": self.ids, "previous": self.previous, "offsets": np.asarray(self.offsets, np.int64).reshape(-1, 2),
                 "logprob": self.logprob, "entropy": self.entropy, "second": self.second, "rank": self.rank,
-                "tokens_total": np.asarray([self.tokens_total])}
+                "tokens_total": np.asarray([self.tokens_total]), "lens_logprob": self.lens_logprob,
+                "lens_entropy": self.lens_entropy, "lens_cross_entropy": self.lens_cross_entropy}
 
     @classmethod
     def from_arrays(cls, a: dict[str, np.ndarray]) -> "TokenStats":
         return cls(a["ids"], a["previous"], tuple(map(tuple, a["offsets"].tolist())), a["logprob"], a["entropy"],
-                   a["second"], a["rank"], int(a["tokens_total"][0]))
+                   a["second"], a["rank"], int(a["tokens_total"][0]), a["lens_logprob"], a["lens_entropy"],
+                   a["lens_cross_entropy"])
 
 
-def next_token_statistics(logits: torch.Tensor, targets: torch.Tensor, rows: int = 64) -> dict[str, torch.Tensor]:
+def next_token_statistics(logits: torch.Tensor, targets: torch.Tensor, rows: int = 64,
+                          lens: torch.Tensor | None = None,
+                          head: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """log p[target], entropy, E[(log p)^2] and the target's rank from logits [..., V], in fp32.
 
-    Done ``rows`` positions at a time: over the whole [B, T, V] block these
-    passes are memory-bound and cost as much as the forward pass itself.
+    With ``lens`` (hidden states [..., H] of an earlier layer) and ``head``
+    (hidden -> logits), also the lens distribution's log p[target] and
+    entropy and the cross-entropy -sum p log p_lens. Done ``rows`` positions
+    at a time: over the whole [B, T, V] block these passes are memory-bound
+    and cost as much as the forward pass itself, and the lens logits are
+    never materialised whole.
     """
     vocab = logits.shape[-1]
     flat, flat_targets = logits.reshape(-1, vocab), targets.reshape(-1)
-    out = {name: torch.empty(flat.shape[0], dtype=torch.float32, device=logits.device)
-           for name in ("logprob", "entropy", "second", "rank")}
+    names = ["logprob", "entropy", "second", "rank"]
+    if lens is not None:
+        names += ["lens_logprob", "lens_entropy", "lens_cross_entropy"]
+        flat_lens = lens.reshape(-1, lens.shape[-1])
+    out = {name: torch.empty(flat.shape[0], dtype=torch.float32, device=logits.device) for name in names}
     for start in range(0, flat.shape[0], rows):
-        z = flat[start:start + rows].float()
+        part = slice(start, start + rows)
+        z = flat[part].float()
         logp = z - torch.logsumexp(z, dim=-1, keepdim=True)
-        p_logp = logp.exp() * logp
-        target = logp.gather(-1, flat_targets[start:start + rows, None]).squeeze(-1)
-        out["logprob"][start:start + rows] = target
-        out["entropy"][start:start + rows] = -p_logp.sum(-1)
-        out["second"][start:start + rows] = (p_logp * logp).sum(-1)
-        out["rank"][start:start + rows] = (logp > target[:, None]).sum(-1).float() + 1
+        p = logp.exp()
+        p_logp = p * logp
+        target = logp.gather(-1, flat_targets[part, None]).squeeze(-1)
+        out["logprob"][part] = target
+        out["entropy"][part] = -p_logp.sum(-1)
+        out["second"][part] = (p_logp * logp).sum(-1)
+        out["rank"][part] = (logp > target[:, None]).sum(-1).float() + 1
+        if lens is not None and head is not None:
+            zl = head(flat_lens[part]).float()
+            logq = zl - torch.logsumexp(zl, dim=-1, keepdim=True)
+            out["lens_logprob"][part] = logq.gather(-1, flat_targets[part, None]).squeeze(-1)
+            out["lens_entropy"][part] = -(logq.exp() * logq).sum(-1)
+            out["lens_cross_entropy"][part] = -(p * logq).sum(-1)
     return {name: value.reshape(targets.shape) for name, value in out.items()}
 
 
@@ -213,6 +245,10 @@ class ScoringLM:
         self._results: OrderedDict[str, TokenStats] = OrderedDict()
         self._lock = threading.Lock()
         log.info("scoring LM loaded", extra={"path": str(self.path), "device": device, "seconds": self.load_seconds})
+
+    def lens_head(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Logits of the logit lens: the model's final norm and output head on an earlier layer's state."""
+        return self.model.lm_head(self.model.model.norm(hidden))
 
     @property
     def vocab_size(self) -> int:
@@ -268,8 +304,10 @@ class ScoringLM:
                 batch[r, :len(row)] = torch.tensor(row)
                 mask[r, :len(row)] = 1
             batch, mask = batch.to(self.device), mask.to(self.device)
-            logits = self.model(batch, attention_mask=mask).logits[:, :-1]
-            stats = {k: v.cpu().numpy() for k, v in next_token_statistics(logits, batch[:, 1:]).items()}
+            output = self.model(batch, attention_mask=mask, output_hidden_states=True)
+            stats = {k: v.cpu().numpy() for k, v in next_token_statistics(
+                output.logits[:, :-1], batch[:, 1:], lens=output.hidden_states[LENS_LAYER][:, :-1],
+                head=self.lens_head).items()}
             for r, i in enumerate(chunk):
                 ids, offsets = encoded[i]
                 n = len(rows[r]) - 1
@@ -281,7 +319,10 @@ class ScoringLM:
                     logprob=stats["logprob"][r, :n].astype(np.float32),
                     entropy=stats["entropy"][r, :n].astype(np.float32),
                     second=stats["second"][r, :n].astype(np.float32),
-                    rank=stats["rank"][r, :n].astype(np.int32), tokens_total=len(ids))
+                    rank=stats["rank"][r, :n].astype(np.int32), tokens_total=len(ids),
+                    lens_logprob=stats["lens_logprob"][r, :n].astype(np.float32),
+                    lens_entropy=stats["lens_entropy"][r, :n].astype(np.float32),
+                    lens_cross_entropy=stats["lens_cross_entropy"][r, :n].astype(np.float32))
         return out
 
 

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from detectors.text.scoring_lm import DEFAULT_MAX_TOKENS, ScoringLM, TokenStats, text_key
+from detectors.text.scoring_lm import DEFAULT_MAX_TOKENS, STATS_FORMAT, ScoringLM, TokenStats, text_key
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class StatsCache:
     """A folder of ``chunk-*.npz`` files, each holding the statistics of up to CHUNK texts."""
 
     def __init__(self, folder: Path, lm_sha256: str, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
-        self.folder = Path(folder) / lm_sha256[:16]
+        self.folder = Path(folder) / f"{lm_sha256[:16]}-v{STATS_FORMAT}"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_tokens = max_tokens
         self.entries: dict[str, TokenStats] = {}

@@ -56,13 +56,31 @@ def test_next_token_statistics_match_the_direct_formulas_in_any_chunking() -> No
     assert (p.sum(-1) - 1).abs().max() < 1e-5
 
 
+def test_the_logit_lens_statistics_match_the_direct_formulas_in_any_chunking() -> None:
+    torch.manual_seed(1)
+    logits, hidden = torch.randn(2, 5, 40) * 3, torch.randn(2, 5, 8)
+    targets = torch.randint(0, 40, (2, 5))
+    head = torch.nn.Linear(8, 40)
+    logq = torch.log_softmax(head(hidden), -1)
+    logp = torch.log_softmax(logits, -1)
+    for rows in (1, 4, 64):
+        with torch.no_grad():
+            stats = next_token_statistics(logits, targets, rows=rows, lens=hidden, head=head)
+        assert torch.allclose(stats["logprob"], logp.gather(-1, targets[..., None])[..., 0], atol=1e-5)
+        assert torch.allclose(stats["lens_logprob"], logq.gather(-1, targets[..., None])[..., 0], atol=1e-5)
+        assert torch.allclose(stats["lens_entropy"], -(logq.exp() * logq).sum(-1), atol=1e-4)
+        assert torch.allclose(stats["lens_cross_entropy"], -(logp.exp() * logq).sum(-1), atol=1e-4)
+    assert "lens_logprob" not in next_token_statistics(logits, targets)
+
+
 def _stats(ids: list[int], logprob: float = -2.0) -> TokenStats:
     ids_a = np.array(ids, dtype=np.int64)
     padded = np.array([-1, -1, *ids[:-1]], dtype=np.int64)
     previous = np.stack([padded[:-1], padded[1:]], axis=1)
     n = len(ids)
     return TokenStats(ids_a, previous, tuple((i, i + 1) for i in range(n)), np.full(n, logprob, np.float32),
-                      np.full(n, 3.0, np.float32), np.full(n, 12.0, np.float32), np.arange(1, n + 1, dtype=np.int32), n)
+                      np.full(n, 3.0, np.float32), np.full(n, 12.0, np.float32), np.arange(1, n + 1, dtype=np.int32), n,
+                      np.full(n, logprob - 1.5, np.float32), np.full(n, 2.0, np.float32), np.full(n, 4.0, np.float32))
 
 
 def test_the_trigram_model_prefers_what_human_text_said_and_is_a_distribution() -> None:
