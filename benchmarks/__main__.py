@@ -8,18 +8,17 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from typing import Callable
+from collections.abc import Callable
 
 os.environ.setdefault("FORENSICS_VAR_DIR", tempfile.mkdtemp(prefix="forensics-bench-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from benchmarks import (detectors, load, neardup, pipeline, privacy, text, text_lm_features,  # noqa: E402
-                        text_supervised, webhooks)
+from benchmarks import detectors, load, neardup, pipeline, privacy, text, text_lm_features, text_supervised, webhooks
 
 Row = tuple[str, float, str, str]
 GROUPS: dict[str, Callable[[], list[Row]]] = {

@@ -9,8 +9,7 @@ import numpy as np
 
 from detectors.base import MediaInput, MediaType
 
-WORDS = ("the council said on monday that a new plan for the river crossing would be ready before winter and "
-         "that residents could read it at the library or online where comments will be open for six weeks").split()
+WORDS = ["the", "council", "said", "on", "monday", "that", "a", "new", "plan", "for", "the", "river", "crossing", "would", "be", "ready", "before", "winter", "and", "that", "residents", "could", "read", "it", "at", "the", "library", "or", "online", "where", "comments", "will", "be", "open", "for", "six", "weeks"]
 
 
 def _texts(n: int, words: int, seed: int = 0) -> list[str]:
@@ -23,9 +22,10 @@ def _peak_rss_gib() -> float:
 
 
 def run() -> list[tuple[str, float, str, str]]:
+    from django.conf import settings
+
     from detectors.device import resolve_device
     from detectors.text.lm_detector import LMFeatureTextDetector
-    from django.conf import settings
 
     device = resolve_device(settings.FORENSICS_DEVICE)
     before = _peak_rss_gib()

@@ -13,7 +13,7 @@ def _texts(n: int) -> tuple[list[str], str]:
     if SHARED_TEXT_DIR.is_dir():
         return [t.text for t in split_corpus(load_shared_corpus(), "test")][:n], "held-out corpus texts"
     rng = np.random.default_rng(0)
-    words = "the of and a to in is was that for on with as by at from his her it".split()
+    words = ["the", "of", "and", "a", "to", "in", "is", "was", "that", "for", "on", "with", "as", "by", "at", "from", "his", "her", "it"]
     return [" ".join(rng.choice(words, 150)) for _ in range(n)], "synthetic 150-word texts"
 
 

@@ -8,8 +8,7 @@ forward pass per patch).
 from __future__ import annotations
 
 import io
-
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw

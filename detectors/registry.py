@@ -7,7 +7,8 @@ a detector class directly.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from detectors.base import Detector, MediaType
 

@@ -8,8 +8,9 @@ train on). The per-tile scores are the evidence picture: where the traces are.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from PIL import Image
 

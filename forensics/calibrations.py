@@ -15,9 +15,10 @@ dies, always ending in a recorded state):
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -37,8 +38,8 @@ from forensics.pipeline import applicable_detectors, detector_for
 from forensics.public_errors import public_reason
 from forensics.services import current_limits
 from provenance.audit import append_event
-from webapp.accounts.models import Tenant
 from webapp import job_lifecycle as lifecycle
+from webapp.accounts.models import Tenant
 from webapp.accounts.tenancy import Actor
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ def run_calibration(calibration_id: str, *, redelivered: bool = False) -> None:
             return
         result = {**point.as_dict(), "models": models}
         _finish(calibration, State.DONE, result=result, thresholds=point.thresholds)
-    except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
+    except Exception as exc:
         log.error("calibration raised", extra={"calibration": str(calibration.id)}, exc_info=exc)
         _finish(calibration, State.FAILED, error=public_reason(exc))
 

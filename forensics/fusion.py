@@ -20,8 +20,8 @@ first.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from detectors.base import Finding, FindingLabel
 from forensics.models import Verdict

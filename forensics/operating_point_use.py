@@ -5,8 +5,9 @@ needs the pipeline.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 from detectors.base import Finding, FindingLabel
 from forensics.models import Analysis, Calibration

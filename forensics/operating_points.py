@@ -27,8 +27,9 @@ Pure numpy: no Django, no detectors; the calibration job feeds it a score matrix
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,7 @@ class _SortedReals:
     reached: np.ndarray
 
     @classmethod
-    def of(cls, scores: np.ndarray) -> "_SortedReals":
+    def of(cls, scores: np.ndarray) -> _SortedReals:
         ascending = np.sort(scores[~np.isnan(scores)])
         above = np.nextafter(ascending, np.inf)  # non-decreasing: candidate n-1-k is tail_threshold's
         reached = np.searchsorted(above, scores, side="right")

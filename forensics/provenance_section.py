@@ -8,9 +8,9 @@ manifest is itself a finding, not a crash.
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Hashable
 from typing import Any
 
 from django.conf import settings

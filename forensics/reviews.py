@@ -7,8 +7,8 @@ rule lives here so that the console, the bulk actions and the REST API all obey 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from django.conf import settings
 from django.db import transaction

@@ -7,8 +7,8 @@ transaction; the job is queued only after that transaction commits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from django.conf import settings
 from django.db import transaction

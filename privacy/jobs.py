@@ -228,7 +228,7 @@ def run_job(job_id: str, *, redelivered: bool = False) -> None:
         return
     try:
         _train_audit_register(job)
-    except Exception as exc:  # noqa: BLE001 - every job ends in a recorded state
+    except Exception as exc:
         log.exception("private job failed", extra={"job": job_id})
         fail(job, public_reason(exc))
 

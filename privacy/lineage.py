@@ -22,14 +22,21 @@ near-copy of a training image, is not a non-member).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from privacy.dataset_store import zip_path
 from privacy.datasets import LabelledImage, load_images
 from privacy.mia import LabelledImages
-from privacy.models import (BudgetLedgerEntry, DatasetImage, PrivateDataset, PrivateFinetuneJob,
-                            TenantDetectorVersion, UnitReservation)
+from privacy.models import (
+    BudgetLedgerEntry,
+    DatasetImage,
+    PrivateDataset,
+    PrivateFinetuneJob,
+    TenantDetectorVersion,
+    UnitReservation,
+)
 from privacy.unit_ledger import released_jobs
 
 DEFINITION = "lineage"

@@ -7,9 +7,10 @@ lower bound on leakage, not a proof of privacy; the DP guarantee is the (epsilon
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -13,10 +13,11 @@ import logging
 import math
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import opacus
@@ -369,7 +370,7 @@ def _finish(config: FinetuneConfig, base: CalibratedImageModel, model: torch.nn.
         "limitations": ["Holdout metrics use the calibration fitted on the same holdout: TPR at 1% FPR is optimistic "
                         "on small holdouts.",
                         "Scores on media unlike the tenant's data are not evidence until measured."],
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     weights_path = workdir / "result" / f"{config.base_detector}-{suffix}.safetensors"
     card = save_model(model, card, weights_path)

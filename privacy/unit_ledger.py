@@ -15,14 +15,20 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from django.db.models import Subquery
 
 from privacy.accounting import Mechanism, epsilon_spent
-from privacy.models import (BudgetLedgerEntry, DatasetImage, PrivacyUnit, PrivateDataset, TenantPrivacyBudget,
-                            UnitReservation)
+from privacy.models import (
+    BudgetLedgerEntry,
+    DatasetImage,
+    PrivacyUnit,
+    PrivateDataset,
+    TenantPrivacyBudget,
+    UnitReservation,
+)
 
 Kind = BudgetLedgerEntry.Kind
 History = tuple[tuple[float, float, int], ...]  # merged (noise, sample rate, steps), sorted
@@ -31,7 +37,7 @@ History = tuple[tuple[float, float, int], ...]  # merged (noise, sample rate, st
 class UnitBudgetExceeded(Exception):
     """Some units the job would train on have too little budget left; the message names them."""
 
-    def __init__(self, message: str, exhausted: list["UnitState"]) -> None:
+    def __init__(self, message: str, exhausted: list[UnitState]) -> None:
         super().__init__(message)
         self.exhausted = exhausted
 

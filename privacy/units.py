@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Hashable, Sequence
 
 from django.conf import settings
 from PIL import Image

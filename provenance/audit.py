@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
@@ -27,7 +27,7 @@ _APPEND_RETRIES = 5
 
 
 def _timestamp(value: datetime) -> str:
-    return value.astimezone(dt_timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def event_hash(fields: dict[str, Any]) -> str:

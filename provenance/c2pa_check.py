@@ -32,9 +32,10 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Mapping, Union
+from typing import Any, BinaryIO, Union
 
 C2paSource = Union[str, "os.PathLike[str]", bytes, BinaryIO]
 
@@ -127,7 +128,7 @@ def _source_type_url(value: str) -> str:
     return value if "://" in value else IPTC_DIGITAL_SOURCE_TYPE + value
 
 
-def _read_pem(trust_anchors: Union[str, "os.PathLike[str]", None], trust_anchors_pem: str | None) -> str | None:
+def _read_pem(trust_anchors: str | os.PathLike[str] | None, trust_anchors_pem: str | None) -> str | None:
     parts = []
     if trust_anchors is not None:
         parts.append(Path(trust_anchors).read_text(encoding="ascii"))
@@ -153,7 +154,7 @@ def check_c2pa(
     source: C2paSource,
     *,
     mime_type: str | None = None,
-    trust_anchors: Union[str, "os.PathLike[str]", None] = None,
+    trust_anchors: str | os.PathLike[str] | None = None,
     trust_anchors_pem: str | None = None,
     check_trust: bool = True,
 ) -> C2paResult:
@@ -314,10 +315,10 @@ def _ingredients(manifest: Mapping[str, Any]) -> list[C2paIngredient]:
 
 
 def sign_with_c2pa(
-    src: Union[str, "os.PathLike[str]"],
-    dst: Union[str, "os.PathLike[str]"],
-    cert_chain_pem: Union[str, bytes],
-    key_pem: Union[str, bytes],
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    cert_chain_pem: str | bytes,
+    key_pem: str | bytes,
     *,
     digital_source_type: str | None = "trainedAlgorithmicMedia",
     actions: list[Mapping[str, Any]] | None = None,

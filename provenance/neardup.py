@@ -87,7 +87,7 @@ class NearDupIndex:
 
     # -- building ---------------------------------------------------------------------------------
     @classmethod
-    def build(cls, items: Iterable[tuple[Hashable, str]], strategy: Strategy = "scan") -> "NearDupIndex":
+    def build(cls, items: Iterable[tuple[Hashable, str]], strategy: Strategy = "scan") -> NearDupIndex:
         """Build an index from ``(key, hex)`` pairs in one pass (vectorised hex parsing)."""
         pairs = list(items)
         index = cls(strategy, initial_capacity=max(1, len(pairs)))

@@ -114,7 +114,7 @@ def pdq_image(source: ImageSource) -> PdqHash:
         return pdq_array(_pil_to_rgb_array(image))
 
 
-def _normalise_hex(value: Union[str, PdqHash, bytes]) -> int:
+def _normalise_hex(value: str | PdqHash | bytes) -> int:
     if isinstance(value, PdqHash):
         value = value.hex
     if isinstance(value, bytes):
@@ -127,18 +127,18 @@ def _normalise_hex(value: Union[str, PdqHash, bytes]) -> int:
     return int(text, 16)
 
 
-def hamming(a: Union[str, PdqHash, bytes], b: Union[str, PdqHash, bytes]) -> int:
+def hamming(a: str | PdqHash | bytes, b: str | PdqHash | bytes) -> int:
     """Number of differing bits between two PDQ hashes (hex strings, raw 32 bytes or PdqHash)."""
     return (_normalise_hex(a) ^ _normalise_hex(b)).bit_count()
 
 
-def is_match(a: Union[str, PdqHash, bytes], b: Union[str, PdqHash, bytes], threshold: int = MATCH_THRESHOLD) -> bool:
+def is_match(a: str | PdqHash | bytes, b: str | PdqHash | bytes, threshold: int = MATCH_THRESHOLD) -> bool:
     """True when two hashes are within the match threshold (inclusive)."""
     return hamming(a, b) <= threshold
 
 
 def pdq_video(
-    path: Union[str, "os.PathLike[str]"],
+    path: str | os.PathLike[str],
     *,
     num_frames: int = 16,
     fps: float | None = None,
@@ -213,7 +213,7 @@ def _video_duration(container: InputContainer, stream: VideoStream) -> float | N
     return None
 
 
-def _sample_by_index(path: Union[str, "os.PathLike[str]"], *, num_frames: int, max_frames: int) -> list[FramePdq]:
+def _sample_by_index(path: str | os.PathLike[str], *, num_frames: int, max_frames: int) -> list[FramePdq]:
     """Frames spread evenly over the first ``max_frames`` of a video whose container states no duration.
 
     Why bounded: such a file's length is known only from its frames, so the count reads packets (no decoding) and

@@ -73,13 +73,13 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def public_key_pem(key: Union[Ed25519PrivateKey, Ed25519PublicKey]) -> str:
+def public_key_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """SubjectPublicKeyInfo PEM of a key: what we publish at the well-known URL."""
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-def load_public_key_pem(pem: Union[str, bytes]) -> Ed25519PublicKey:
+def load_public_key_pem(pem: str | bytes) -> Ed25519PublicKey:
     """Load a published public key; raises ValueError if it is not an Ed25519 key."""
     key = serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
     if not isinstance(key, Ed25519PublicKey):
@@ -141,7 +141,7 @@ class DetachedSignature:
         return json.dumps(self.to_dict(), sort_keys=True, indent=2) + "\n"
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "DetachedSignature":
+    def from_dict(cls, data: Mapping[str, Any]) -> DetachedSignature:
         try:
             sig = cls(
                 alg=str(data["alg"]),
@@ -160,7 +160,7 @@ class DetachedSignature:
         return sig
 
     @classmethod
-    def from_json(cls, text: Union[str, bytes]) -> "DetachedSignature":
+    def from_json(cls, text: str | bytes) -> DetachedSignature:
         try:
             data = json.loads(text)
         except ValueError as exc:
@@ -181,7 +181,7 @@ class DetachedSignature:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _make(private_key: Ed25519PrivateKey, message: bytes, kind: str, **extra: Any) -> DetachedSignature:
@@ -240,7 +240,7 @@ def verify_bytes(data: bytes, signature: SignatureLike, public_keys: PublicKeys)
 
 
 # -- files ----------------------------------------------------------------------------------------
-def _file_digest(source: Union[PathLike, BinaryIO]) -> tuple[bytes, int]:
+def _file_digest(source: PathLike | BinaryIO) -> tuple[bytes, int]:
     digest = hashlib.sha256()
     size = 0
     if isinstance(source, (str, os.PathLike)):

@@ -3,7 +3,7 @@ with console pages, and answer 503 (not 500) while the database cannot be reache
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError

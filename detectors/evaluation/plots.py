@@ -1,7 +1,7 @@
 """ROC curves as a PNG, drawn with Pillow (no plotting library needed on a server)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw

@@ -6,7 +6,8 @@ service does, so a number in a model card and a number from an evaluation run me
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -16,4 +16,4 @@ importing this package stays cheap.
 """
 from __future__ import annotations
 
-__all__ = ["gan", "diffusion", "faceswap", "data", "manifest", "common"]
+__all__ = ["common", "data", "diffusion", "faceswap", "gan", "manifest"]

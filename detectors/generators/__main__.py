@@ -17,8 +17,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from detectors.generators.common import apply_overrides
 from detectors.generators.data import DEFAULT_REAL_DIR

@@ -34,8 +34,9 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -116,7 +117,7 @@ class TinyAutoencoder(nn.Module):
             raise ValueError(f"op must be one of {DECODER_OPS}, got {op!r}")
         c1, c2, c3 = channels
         self.op = op
-        act = lambda: nn.LeakyReLU(0.2)  # noqa: E731
+        act = lambda: nn.LeakyReLU(0.2)
         self.encoder = nn.Sequential(
             nn.Conv2d(3, c1, 3, 1, 1), act(),
             nn.Conv2d(c1, c2, 4, 2, 1), act(),

@@ -103,7 +103,7 @@ class NoiseSchedule:
         ab = torch.cumprod(alphas, 0)
         ab_prev = torch.cat([torch.ones(1, dtype=torch.float64), ab[:-1]])
         post_var = betas * (1 - ab_prev) / (1 - ab)
-        f = lambda t: t.to(device=device, dtype=torch.float32)  # noqa: E731
+        f = lambda t: t.to(device=device, dtype=torch.float32)
         self.timesteps = timesteps
         self.betas = f(betas)
         self.alphas_cumprod = f(ab)
@@ -278,7 +278,7 @@ def train_diffusion(
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     sched = NoiseSchedule(cfg.schedule, cfg.timesteps, dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
-    lr_at = lambda s: cfg.lr * min(1.0, s / max(1, cfg.warmup_steps))  # noqa: E731
+    lr_at = lambda s: cfg.lr * min(1.0, s / max(1, cfg.warmup_steps))
     history: list[dict[str, float]] = []
     start = time.time()
     running = 0.0

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import platform
-from datetime import datetime, timezone
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -77,7 +78,7 @@ def write_manifest(
             "items": source_items,
         },
         "software": {"torch": torch.__version__, "python": platform.python_version()},
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "extra": dict(extra or {}),
     }
     return write_json(out / MANIFEST_NAME, manifest)

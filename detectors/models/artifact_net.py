@@ -43,7 +43,7 @@ class ArtifactNetConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ArtifactNetConfig":
+    def from_dict(cls, data: dict) -> ArtifactNetConfig:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "blocks" in known:
             known["blocks"] = tuple(known["blocks"])

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import Literal
 
 REPO = Path(__file__).resolve().parents[2]
 # Read in place, never copied into the repository (see ../shared/README.md).

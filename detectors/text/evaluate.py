@@ -15,9 +15,10 @@ import argparse
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +26,16 @@ from detectors.base import Detector, MediaType
 from detectors.evaluation.metrics import auc_score, threshold_for_fpr
 from detectors.evaluation.plots import roc_png
 from detectors.registry import create_detector, detectors_for
-from detectors.text.data import (HUMAN, MACHINE, SHARED_TEXT_DIR, SPLIT_FRACTIONS, Split, load_shared_corpus,
-                                 read_jsonl_texts, split_corpus)
+from detectors.text.data import (
+    HUMAN,
+    MACHINE,
+    SHARED_TEXT_DIR,
+    SPLIT_FRACTIONS,
+    Split,
+    load_shared_corpus,
+    read_jsonl_texts,
+    split_corpus,
+)
 
 log = logging.getLogger(__name__)
 

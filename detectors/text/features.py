@@ -95,7 +95,7 @@ def count_words(text: str) -> int:
 
 
 def _bucket(namespace: str, key: str) -> int:
-    return zlib.crc32(f"{namespace}\x1f{key}".encode("utf-8")) % NUM_BUCKETS
+    return zlib.crc32(f"{namespace}\x1f{key}".encode()) % NUM_BUCKETS
 
 
 def _occurrences(words: list[Word]) -> dict[str, list[tuple[int, int, int]]]:

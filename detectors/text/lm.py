@@ -18,9 +18,10 @@ import math
 import os
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -183,7 +184,7 @@ def train_model(spec: LMSpec, tokenizer: Any, texts: Sequence[str]) -> tuple[tor
                                              "seconds": round(time.perf_counter() - start, 1)})
     model.eval()
     stats = {
-        "train_tokens": int(len(stream)),
+        "train_tokens": len(stream),
         "tokens_seen": int(spec.steps * spec.batch_size * spec.block_size),
         "epochs": round(spec.steps * spec.batch_size * spec.block_size / len(stream), 2),
         "final_train_loss": round(float(np.mean(losses[-50:])), 4),

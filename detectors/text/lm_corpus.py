@@ -15,8 +15,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from detectors.text.data import (HUMAN, SHARED_CHAT_DIR, SHARED_TEXT_DIR, LabelledText, load_chat_corpus,
-                                 load_shared_corpus, without_shared_openings)
+from detectors.text.data import (
+    HUMAN,
+    SHARED_CHAT_DIR,
+    SHARED_TEXT_DIR,
+    LabelledText,
+    load_chat_corpus,
+    load_shared_corpus,
+    without_shared_openings,
+)
 from detectors.text.normalize import normalise
 
 # Texts shorter than this (in characters, after normalisation) are dropped from training: nothing to learn from.

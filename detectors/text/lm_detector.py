@@ -9,8 +9,9 @@ The evidence spans are the tokens whose probabilities drove the score.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -86,7 +86,7 @@ class LMFeatureModel:
         return card
 
     @classmethod
-    def load(cls, path: Path) -> "LMFeatureModel":
+    def load(cls, path: Path) -> LMFeatureModel:
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: run `python -m detectors.text train-lm-features` or point "
                                     "FORENSICS_MODELS_DIR at a folder that has text-lm-features.safetensors and its card")

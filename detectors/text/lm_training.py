@@ -18,16 +18,25 @@ import argparse
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from detectors.calibration import expected_calibration_error, fit_platt
 from detectors.evaluation.metrics import auc_score, threshold_for_fpr
 from detectors.text import perturb
-from detectors.text.data import HUMAN, MACHINE, SHARED_CHAT_DIR, SHARED_TEXT_DIR, SPLIT_FRACTIONS, LabelledText, split_of
+from detectors.text.data import (
+    HUMAN,
+    MACHINE,
+    SHARED_CHAT_DIR,
+    SHARED_TEXT_DIR,
+    SPLIT_FRACTIONS,
+    LabelledText,
+    split_of,
+)
 from detectors.text.lm_corpus import scoring_order, training_corpus
 from detectors.text.lm_features import FEATURE_NAMES, feature_vector
 from detectors.text.lm_model import WEIGHTS_NAME, LMFeatureModel, fit_logistic
@@ -148,7 +157,7 @@ def leave_one_generator_out(splits: dict[str, list[Scored]], vocab: int) -> dict
     everything = [s for part in splits.values() for s in part]
     out: dict[str, Any] = {}
     for generator in sorted({s.text.generator for s in everything} - {""}):
-        keep = lambda s: s.text.generator != generator  # noqa: E731
+        keep = lambda s: s.text.generator != generator
         model = fit_model([s for s in splits["train"] if keep(s)], [s for s in splits["calib"] if keep(s)], vocab)
         test = [s for s in splits["test"] if s.text.label == HUMAN] + \
                [s for s in everything if s.text.generator == generator]
@@ -163,7 +172,7 @@ def leave_one_domain_out(splits: dict[str, list[Scored]], vocab: int) -> dict[st
     everything = [s for part in splits.values() for s in part]
     out: dict[str, Any] = {}
     for domain in sorted({s.text.domain for s in everything}):
-        keep = lambda s: s.text.domain != domain  # noqa: E731
+        keep = lambda s: s.text.domain != domain
         model = fit_model([s for s in splits["train"] if keep(s)], [s for s in splits["calib"] if keep(s)], vocab)
         test = [s for s in everything if s.text.domain == domain]
         scores = model.probabilities(features_of(test, model.ngram))

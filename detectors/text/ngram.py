@@ -11,8 +11,8 @@ lookup), which is compact enough to ship in safetensors beside the model.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class NGramModel:
     trigram_counts: np.ndarray
 
     @classmethod
-    def fit(cls, sequences: Iterable[np.ndarray], vocab: int) -> "NGramModel":
+    def fit(cls, sequences: Iterable[np.ndarray], vocab: int) -> NGramModel:
         """Count tokens, bigrams and trigrams of token-id sequences (each one text)."""
         unigram = np.zeros(vocab, dtype=np.float64)
         bigrams, trigrams = [], []
@@ -88,7 +88,7 @@ class NGramModel:
                 "ngram.trigram_counts": self.trigram_counts.astype(np.float32)}
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, np.ndarray], vocab: int) -> "NGramModel":
+    def from_tensors(cls, tensors: dict[str, np.ndarray], vocab: int) -> NGramModel:
         return cls(vocab, tensors["ngram.unigram"].astype(np.float64), tensors["ngram.bigram_keys"].astype(np.int64),
                    tensors["ngram.bigram_counts"].astype(np.float64), tensors["ngram.trigram_keys"].astype(np.int64),
                    tensors["ngram.trigram_counts"].astype(np.float64))

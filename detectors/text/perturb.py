@@ -5,7 +5,7 @@ All deterministic for a given seed, so the rows in the model card are reproducib
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -28,9 +28,10 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -156,7 +157,7 @@ class TokenStats:
 
     @property
     def tokens(self) -> int:
-        return int(len(self.ids))
+        return len(self.ids)
 
     @property
     def truncated(self) -> bool:
@@ -169,7 +170,7 @@ class TokenStats:
                 "lens_entropy": self.lens_entropy, "lens_cross_entropy": self.lens_cross_entropy}
 
     @classmethod
-    def from_arrays(cls, a: dict[str, np.ndarray]) -> "TokenStats":
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> TokenStats:
         return cls(a["ids"], a["previous"], tuple(map(tuple, a["offsets"].tolist())), a["logprob"], a["entropy"],
                    a["second"], a["rank"], int(a["tokens_total"][0]), a["lens_logprob"], a["lens_entropy"],
                    a["lens_cross_entropy"])
@@ -216,7 +217,7 @@ def next_token_statistics(logits: torch.Tensor, targets: torch.Tensor, rows: int
 
 def text_key(text: str, max_tokens: int) -> str:
     """The key of a text's statistics (in the worker's LRU and the training cache on disk)."""
-    return hashlib.sha256(f"{max_tokens}\x1f{text}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{max_tokens}\x1f{text}".encode()).hexdigest()
 
 
 class ScoringLM:

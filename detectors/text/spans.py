@@ -8,7 +8,8 @@ from the tokens' bytes so that any tokenizer that round-trips the text
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 MAX_SPANS = 3000
 

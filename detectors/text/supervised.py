@@ -11,8 +11,9 @@ calibration split (detectors/calibration.py). Texts shorter than the card's
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -11,9 +11,10 @@ import argparse
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,8 +22,15 @@ import torch
 from detectors.calibration import Calibration, expected_calibration_error, fit_platt
 from detectors.cards import save_model
 from detectors.evaluation.metrics import auc_score, binary_metrics
-from detectors.text.data import (HUMAN, MACHINE, SHARED_TEXT_DIR, SPLIT_FRACTIONS, LabelledText, load_shared_corpus,
-                                 split_of)
+from detectors.text.data import (
+    HUMAN,
+    MACHINE,
+    SHARED_TEXT_DIR,
+    SPLIT_FRACTIONS,
+    LabelledText,
+    load_shared_corpus,
+    split_of,
+)
 from detectors.text.evaluate import LENGTH_BUCKETS, word_count
 from detectors.text.features import CHAR_NGRAMS, NUM_BUCKETS, STYLE_NAMES, TextFeatures, extract
 from detectors.text.supervised import DEFAULT_MODELS_DIR, WEIGHTS_NAME, HashedLinearModel, collate, logits_of

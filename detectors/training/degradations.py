@@ -6,7 +6,7 @@ applies each one separately so its effect is measured on its own.
 from __future__ import annotations
 
 import io
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageFilter

@@ -23,10 +23,11 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,8 +39,16 @@ from detectors.evaluation.scoring import measure as measure_scored
 from detectors.models.artifact_net import ArtifactNet, ArtifactNetConfig
 from detectors.preprocess import MAX_TILES, TILE
 from detectors.tiles import tiled_logits
-from detectors.training.data import (ImageDataset, Sample, list_fakes, list_reals, load_views, self_blended, split,
-                                     split_of)
+from detectors.training.data import (
+    ImageDataset,
+    Sample,
+    list_fakes,
+    list_reals,
+    load_views,
+    self_blended,
+    split,
+    split_of,
+)
 from detectors.training.degradations import EVALUATION_DEGRADATIONS
 
 log = logging.getLogger(__name__)
@@ -321,7 +330,7 @@ def _card(cfg: TrainConfig, model_cfg: ArtifactNetConfig, splits: Splits, calibr
             "A flat or heavily compressed region carries few traces: tiles there score near the middle.",
         ],
         "reproduce": reproduce_command(),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **cfg.extra_card,
     }
 

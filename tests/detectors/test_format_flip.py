@@ -63,7 +63,7 @@ def reals_and_fakes(model, tmp_path_factory):  # type: ignore[no-untyped-def]
                      sampler="ddim", sample_steps=15)
     reals = split(list_reals(REAL_FACES, 1200, seed=0, identity_file=IDENTITIES))["test"][:60]
     fakes = list_fakes(out / "gan", "gan") + list_fakes(out / "diffusion", "diffusion")
-    load = lambda samples: [Image.open(s.path).convert("RGB") for s in samples]  # noqa: E731
+    load = lambda samples: [Image.open(s.path).convert("RGB") for s in samples]
     return load(reals), load(fakes)
 
 

@@ -4,8 +4,8 @@ in order, under its own name; and the contract check refuses a detector that bre
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pytest
 

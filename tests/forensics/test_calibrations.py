@@ -18,8 +18,8 @@ from forensics.operating_point_use import active_calibration, apply_operating_po
 from forensics.reviews import record_review
 from provenance.audit import verify_chain
 from provenance.models import AuditEvent
-from webapp.accounts.tenancy import Actor, system_actor
 from tests.support.media import gray_png
+from webapp.accounts.tenancy import Actor, system_actor
 
 pytestmark = pytest.mark.usefixtures("eager_celery")
 

@@ -18,8 +18,14 @@ from PIL import Image
 
 from privacy import jobs, ledger, unit_ledger, units
 from privacy.dataset_store import create_dataset
-from privacy.models import (AppendOnlyError, BudgetLedgerEntry, DatasetImage, PrivateDataset, PrivateFinetuneJob,
-                            UnitReservation)
+from privacy.models import (
+    AppendOnlyError,
+    BudgetLedgerEntry,
+    DatasetImage,
+    PrivateDataset,
+    PrivateFinetuneJob,
+    UnitReservation,
+)
 from privacy.presenters import dataset_to_dict
 from privacy.tenant_budget import set_tenant_budget
 from tests.support.privacy_data import make_labelled_zip

@@ -1,6 +1,7 @@
 """The audit chain verifies, and tampering in the database itself is caught."""
 import hashlib
 import json
+from datetime import UTC
 
 import pytest
 from django.core.management import call_command
@@ -45,9 +46,8 @@ def test_the_app_refuses_to_update_or_delete(tenant) -> None:
 
 def test_the_database_refuses_a_raw_update(tenant) -> None:
     three_events(tenant)
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE provenance_auditevent SET actor = 'mallory' WHERE seq = 2")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE provenance_auditevent SET actor = 'mallory' WHERE seq = 2")
 
 
 def _tamper(sql: str) -> None:
@@ -138,11 +138,11 @@ def test_the_one_canonical_json_hashes_an_event_exactly_as_the_audit_log_always_
 
 def test_values_that_are_not_json_are_refused_or_turned_into_what_the_database_returns() -> None:
     import uuid
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from provenance.canonical import canonical_json, json_safe
 
-    when, ident = datetime(2026, 12, 6, tzinfo=timezone.utc), uuid.UUID(int=7)
+    when, ident = datetime(2026, 12, 6, tzinfo=UTC), uuid.UUID(int=7)
     assert json_safe({"at": when, "id": ident}) == {"at": str(when), "id": str(ident)}
     with pytest.raises(ValueError):
         canonical_json({"score": float("nan")})

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("c2pa", reason="c2pa-python is not installed")
-from provenance.c2pa_check import C2paResult, check_c2pa, sign_with_c2pa  # noqa: E402
-from tests.support.certs import make_chain  # noqa: E402
+from provenance.c2pa_check import C2paResult, check_c2pa, sign_with_c2pa
+from tests.support.certs import make_chain
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 PHOTO = DATASETS / "celeba-10k" / "images" / "000001.jpg"

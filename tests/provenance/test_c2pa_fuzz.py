@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 pytest.importorskip("c2pa", reason="c2pa-python is not installed")
-from provenance.c2pa_check import check_c2pa, sign_with_c2pa  # noqa: E402
-from tests.support.certs import make_chain  # noqa: E402
-from tests.support.fuzz import FUZZ, broken  # noqa: E402
-from tests.support.media import jpeg_bytes, mp4_bytes, png_bytes  # noqa: E402
+from provenance.c2pa_check import check_c2pa, sign_with_c2pa
+from tests.support.certs import make_chain
+from tests.support.fuzz import FUZZ, broken
+from tests.support.media import jpeg_bytes, mp4_bytes, png_bytes
 
 STATES = {"absent", "valid", "untrusted", "trusted", "invalid", "error"}
 

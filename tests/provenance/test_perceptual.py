@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("pdqhash", reason="pdqhash is not installed")
-from provenance.perceptual import (  # noqa: E402
+from provenance.perceptual import (
     MATCH_THRESHOLD,
     MIN_QUALITY,
     PdqHash,

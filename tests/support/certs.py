@@ -24,7 +24,7 @@ def _key_usage(*, sign: bool, ca: bool) -> x509.KeyUsage:
 
 def make_chain() -> dict[str, bytes]:
     """A root CA and an ES256 leaf with the profile C2PA requires (v3, digitalSignature, an allowed EKU, AKI)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder().subject_name(_name("Test Root")).issuer_name(_name("Test Root"))

@@ -1,8 +1,8 @@
 """Fixtures for the privacy app's Django tests (tests/privacy/conftest.py and tests/webapp import them)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

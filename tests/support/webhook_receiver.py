@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 from webapp.webhooks.signing import SignatureError, verify_signature
 
@@ -35,7 +35,7 @@ def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             try:
                 verify_signature(state.secret, self.headers.get("Forensics-Signature", ""), body)

@@ -5,7 +5,7 @@ none may answer with a server error, and documented responses must match
 the schema. A bounded, derandomised example count keeps it to seconds.
 """
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import schemathesis

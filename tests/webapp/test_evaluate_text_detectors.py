@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-WORDS = ("the a river stone market window garden letter quiet green old road morning paper light table voice city "
-         "winter song bread friend door hill walked said found under over because although").split()
+WORDS = ["the", "a", "river", "stone", "market", "window", "garden", "letter", "quiet", "green", "old", "road", "morning", "paper", "light", "table", "voice", "city", "winter", "song", "bread", "friend", "door", "hill", "walked", "said", "found", "under", "over", "because", "although"]
 
 
 def _texts(n: int, seed: int, words: int) -> list[str]:

@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("imwatermark")
 
-from detectors.watermark.image_invisible import KNOWN_PAYLOADS, embed_known_mark  # noqa: E402
-from tests.support.media import textured_image  # noqa: E402
+from detectors.watermark.image_invisible import KNOWN_PAYLOADS, embed_known_mark
+from tests.support.media import textured_image
 
 
 def test_a_dwtdct_marked_image_shows_its_payload_in_provenance(api, moderator_client, eager_celery) -> None:

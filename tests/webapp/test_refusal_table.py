@@ -3,8 +3,9 @@ problem+json that leaves nothing behind. A row added to the table without exampl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,7 +19,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def _table() -> dict[str, int]:
     text = README.read_text(encoding="utf-8")
     block = text[text.index("| refused input | status |"):].split("\n\n", 1)[0]
-    return {m.group(1).strip(): int(m.group(2)) for m in re.finditer(r"^\| (.+?) \| (\d{3}) \|$", block, re.M)}
+    return {m.group(1).strip(): int(m.group(2)) for m in re.finditer(r"^\| (.+?) \| (\d{3}) \|$", block, re.MULTILINE)}
 
 
 def _file(name: str, data: bytes) -> dict[str, Any]:

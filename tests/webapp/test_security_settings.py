@@ -83,7 +83,7 @@ def test_console_pages_have_no_inline_script(client, tenant, url: str) -> None:
 
     client.force_login(make_user(tenant, "lead", role="admin"))
     html = client.get(url).content.decode()
-    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.S)
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.DOTALL)
     assert scripts and all("src=" in attrs and not body.strip() for attrs, body in scripts)
     assert not re.search(r"\son[a-z]+\s*=", html) and "javascript:" not in html
 

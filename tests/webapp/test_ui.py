@@ -182,7 +182,7 @@ def test_text_item_highlights_spans_from_every_span_detector(moderator_client, t
     import re
     from html import unescape
 
-    pre = re.search(r'<pre class="text-preview highlighted">(.*?)</pre>', page, re.S).group(1)
+    pre = re.search(r'<pre class="text-preview highlighted">(.*?)</pre>', page, re.DOTALL).group(1)
     assert unescape(re.sub(r"<[^>]+>", "", pre)) == text  # highlighting never changes the text
 
 

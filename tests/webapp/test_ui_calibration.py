@@ -15,10 +15,10 @@ from forensics import services
 from forensics.models import Analysis, Calibration
 from forensics.reviews import record_review
 from tests.conftest import make_user
+from tests.support.media import gray_png
 from webapp.accounts.models import Tenant
 from webapp.accounts.tenancy import system_actor
 from webapp.ui.roc_svg import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, roc_plot
-from tests.support.media import gray_png
 
 REALS = [0.30, 0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65]  # the shipped 0.5 flags half of these
 FAKES = [0.80, 0.84, 0.88]  # below the second-review score (0.9): one reviewer's word is final
@@ -195,7 +195,7 @@ def test_the_pages_keep_to_the_content_security_policy(admin_client, tenant) -> 
         html = response.content.decode()
         assert response.status_code == 200 and "script-src 'self'" in response["Content-Security-Policy"]
         assert all("src=" in attrs and not body.strip()
-                   for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.S))
+                   for attrs, body in re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.DOTALL))
         assert not re.search(r"\s(on[a-z]+|style)\s*=", html) and "javascript:" not in html
         assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing loaded from another origin
     assert '<svg class="roc"' in html

@@ -1,9 +1,9 @@
 """DRF authentication by API key (``Authorization: Bearer fk_...`` or ``X-API-Key``)."""
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
 from webapp.accounts.keys import resolve_api_key

@@ -29,7 +29,7 @@ class Attempt:
     address: str
 
     @classmethod
-    def of(cls, request: HttpRequest | None, username: str) -> "Attempt":
+    def of(cls, request: HttpRequest | None, username: str) -> Attempt:
         address = (request.META.get("REMOTE_ADDR") if request is not None else None) or "unknown"
         return cls(username=(username or "").strip().lower()[:150], address=address)
 

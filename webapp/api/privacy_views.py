@@ -15,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from privacy import dataset_store, jobs
-from privacy.tenant_budget import describe, set_tenant_budget
-from privacy.units import tenant_budget
 from privacy.datasets import DatasetError
 from privacy.models import BudgetLedgerEntry, PrivateDataset, PrivateFinetuneJob, TenantDetectorVersion
 from privacy.presenters import dataset_to_dict, job_to_dict, ledger_entry_to_dict, version_to_dict
+from privacy.tenant_budget import describe, set_tenant_budget
+from privacy.units import tenant_budget
 from webapp.accounts.tenancy import scoped
 from webapp.api.errors import problem
 from webapp.api.parsers import SafeJSONParser

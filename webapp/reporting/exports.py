@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, time
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,7 @@ def recover_stale_exports() -> dict[str, int]:
 
 
 def _day(value: str) -> datetime:
-    return datetime.combine(date.fromisoformat(value), time.min, tzinfo=dt_timezone.utc)
+    return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
 
 
 def run_export(export_id: str, *, redelivered: bool = False) -> None:
@@ -71,7 +70,7 @@ def run_export(export_id: str, *, redelivered: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
         lifecycle.finish(job, lifecycle.DONE, file=rel, signature=detached or "")
-    except Exception as exc:  # noqa: BLE001 - every job ends in a recorded state
+    except Exception as exc:
         log.exception("report export failed", extra={"export": export_id})
         lifecycle.finish(job, lifecycle.FAILED, error=public_reason(exc))
 

@@ -5,7 +5,8 @@ items, no interval without a bootstrap) and every cell needs the same "—" for 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from forensics.models import Calibration
 

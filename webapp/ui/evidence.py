@@ -7,7 +7,8 @@ picture freely (responsive layout) and the overlays stay in place.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from forensics.fusion import decision_key
 from forensics.models import DetectorResult

@@ -19,8 +19,12 @@ from privacy.presenters import dataset_to_dict
 from privacy.tenant_budget import describe, set_tenant_budget
 from privacy.units import tenant_budget
 from webapp.accounts.tenancy import Actor, get_scoped_or_404, scoped
-from webapp.api.privacy_serializers import (BudgetSerializer, DatasetCreateSerializer, JobCreateSerializer,
-                                           TenantBudgetSetSerializer)
+from webapp.api.privacy_serializers import (
+    BudgetSerializer,
+    DatasetCreateSerializer,
+    JobCreateSerializer,
+    TenantBudgetSetSerializer,
+)
 from webapp.ui.access import console_actor
 
 PENDING = (PrivateFinetuneJob.State.QUEUED, PrivateFinetuneJob.State.RUNNING)

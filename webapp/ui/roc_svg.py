@@ -6,8 +6,9 @@ fractions into SVG coordinates; the template draws them, so every label passes t
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 WIDTH, HEIGHT = 440, 400
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 56  # margins for tick labels and axis titles

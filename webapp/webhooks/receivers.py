@@ -18,5 +18,5 @@ def queue_webhooks(sender: Any, analysis: Analysis, **_: Any) -> None:
     # Runs in the pipeline's on_commit hook: a webhook problem must never look like a failed analysis.
     try:
         deliveries_for_analysis(analysis)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("could not create webhook deliveries", extra={"analysis": str(analysis.pk)})

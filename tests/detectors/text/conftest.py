@@ -8,8 +8,7 @@ import pytest
 from detectors.text.lm import LMSpec, build_model, save_hf
 from detectors.text.tokenizer import train_tokenizer
 
-WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly hum old songs about "
-         "rivers mountains and bright green fields under the morning sun").split()
+WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "seven", "wizards", "quietly", "hum", "old", "songs", "about", "rivers", "mountains", "and", "bright", "green", "fields", "under", "the", "morning", "sun"]
 
 
 def sample_texts(n: int, words: int = 90, seed: int = 0) -> list[str]:

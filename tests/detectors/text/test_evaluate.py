@@ -5,9 +5,9 @@ import pytest
 
 from detectors.base import MediaType
 from detectors.registry import detectors_for
+from detectors.text.__main__ import main
 from detectors.text.data import HUMAN, MACHINE, SHARED_TEXT_DIR, read_jsonl_texts
 from detectors.text.evaluate import length_bucket, text_scorers
-from detectors.text.__main__ import main
 
 
 def test_default_scorers_are_text_detectors_that_score_raw_text() -> None:

@@ -15,8 +15,7 @@ from detectors.text.spans import MAX_SPANS
 from detectors.text.supervised import SupervisedTextDetector, logits_of, word_contributions
 from detectors.text.supervised_training import TrainConfig, train_model
 
-VOCABULARY = ("the cat sat on a mat while river stone market window garden letter quiet green old road "
-              "morning paper light table voice city winter song bread friend door hill").split()
+VOCABULARY = ["the", "cat", "sat", "on", "a", "mat", "while", "river", "stone", "market", "window", "garden", "letter", "quiet", "green", "old", "road", "morning", "paper", "light", "table", "voice", "city", "winter", "song", "bread", "friend", "door", "hill"]
 
 
 def synthetic_texts(n: int, marker: str | None, seed: int, words: int = 60) -> list[str]:

@@ -10,9 +10,9 @@ from PIL import Image
 
 pytest.importorskip("imwatermark")
 
-from detectors.base import FindingLabel, MediaInput, MediaType  # noqa: E402
-from detectors.registry import create_detector  # noqa: E402
-from detectors.watermark.image_invisible import (  # noqa: E402
+from detectors.base import FindingLabel, MediaInput, MediaType
+from detectors.registry import create_detector
+from detectors.watermark.image_invisible import (
     KNOWN_PAYLOADS,
     TenantMark,
     binomial_sf,
@@ -21,8 +21,7 @@ from detectors.watermark.image_invisible import (  # noqa: E402
     embed_known_mark,
     embed_tenant_watermark,
 )
-
-from tests.support.media import textured_image  # noqa: E402
+from tests.support.media import textured_image
 
 MARK = TenantMark(key=b"tenant-a")
 

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.conftest import wait_for
 from webapp.accounts.tenancy import system_actor
 from webapp.reporting.exports import request_export
 from webapp.reporting.models import ReportExport
-from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 PARAMS = {"start": date.today() - timedelta(days=1), "end": date.today() + timedelta(days=1), "format": "json"}

@@ -1,6 +1,6 @@
 """Signed period reports: exported by compliance, verifiable offline, tamper-evident, audited."""
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -178,10 +178,7 @@ def test_per_item_forensic_report_has_its_evidence(tenant, history) -> None:
 
 
 TEXT_60_WORDS = " ".join(
-    "The committee met on Tuesday to review the harbour plans, and after a long argument about costs and "
-    "tides it agreed to rebuild the old sea wall before winter, while the fishermen asked for a new slipway "
-    "and the mayor promised to find the money somewhere in next year's budget without raising local taxes "
-    "again this time".split())
+    ["The", "committee", "met", "on", "Tuesday", "to", "review", "the", "harbour", "plans,", "and", "after", "a", "long", "argument", "about", "costs", "and", "tides", "it", "agreed", "to", "rebuild", "the", "old", "sea", "wall", "before", "winter,", "while", "the", "fishermen", "asked", "for", "a", "new", "slipway", "and", "the", "mayor", "promised", "to", "find", "the", "money", "somewhere", "in", "next", "year's", "budget", "without", "raising", "local", "taxes", "again", "this", "time"])
 
 
 def test_pdf_reports_render_when_a_text_analysis_is_in_scope(tenant, settings, tmp_path) -> None:
@@ -209,13 +206,13 @@ def test_pdf_reports_render_when_a_text_analysis_is_in_scope(tenant, settings, t
 @pytest.mark.parametrize("info", [{}, {"name": "x", "test_auc": 0.9}, {"threshold": None, "test_auc": "0.9"}],
                          ids=["no-metrics", "auc-only", "empty-values"])
 def test_the_pdf_model_table_tolerates_any_detector_info(tenant, info) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from webapp.reporting.pdf import render_pdf
     from webapp.reporting.reports import build_period_report
 
-    report = build_period_report(tenant, datetime(2026, 1, 1, tzinfo=timezone.utc),
-                                 datetime(2026, 2, 1, tzinfo=timezone.utc))
+    report = build_period_report(tenant, datetime(2026, 1, 1, tzinfo=UTC),
+                                 datetime(2026, 2, 1, tzinfo=UTC))
     report["model_versions"] = {"some-detector@1": info}
     assert render_pdf(report, []).startswith(b"%PDF")
 

@@ -1,5 +1,5 @@
 """``manage.py export_report --tenant T --start 2026-11-01 --end 2026-12-01 --format json --out FILE``."""
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from webapp.reporting.reports import build_period_report, export_report
 
 def _day(value: str) -> datetime:
     try:
-        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time.min, tzinfo=timezone.utc)
+        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time.min, tzinfo=UTC)
     except ValueError:
         raise CommandError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
