@@ -7,6 +7,7 @@ rate on held-out *real* images (default 1%) and stored with the model.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -64,7 +65,7 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
     probabilities, labels = np.asarray(probabilities), np.asarray(labels)
     edges = np.linspace(0, 1, bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         mask = (probabilities >= lo) & (probabilities < hi if hi < 1 else probabilities <= hi)
         if mask.any():
             ece += mask.mean() * abs(probabilities[mask].mean() - labels[mask].mean())

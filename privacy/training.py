@@ -367,8 +367,8 @@ def _finish(config: FinetuneConfig, base: CalibratedImageModel, model: torch.nn.
                         "threshold at 1% FPR on its real images"},
         "metrics_holdout": {k: utility[k] for k in ("auroc", "accuracy", "tpr_at_1pct_fpr", "n_real", "n_fake")},
         "base_metrics_holdout": {k: base_utility[k] for k in ("auroc", "accuracy", "tpr_at_1pct_fpr")},
-        "limitations": ["Holdout metrics use the calibration fitted on the same holdout: TPR at 1% FPR is optimistic "
-                        "on small holdouts.",
+        "limitations": [("Holdout metrics use the calibration fitted on the same holdout: TPR at 1% FPR is optimistic "
+                        "on small holdouts."),
                         "Scores on media unlike the tenant's data are not evidence until measured."],
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

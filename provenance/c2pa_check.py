@@ -178,7 +178,7 @@ def check_c2pa(
         if isinstance(source, (bytes, bytearray, memoryview)):
             handle = io.BytesIO(bytes(source))
         elif isinstance(source, (str, os.PathLike)):
-            handle = open(source, "rb")
+            handle = open(source, "rb")  # noqa: SIM115 - closed in the finally below
             if mime_type is None:
                 mime_type = _mime_from_suffix(Path(source).suffix)
         else:
@@ -189,7 +189,7 @@ def check_c2pa(
         with reader:
             store = json.loads(reader.json())
         return _parse_store(store, check_trust)
-    except Exception as exc:  # the native library raises C2paError subclasses and OSError
+    except Exception as exc:  # noqa: BLE001 - the native library raises C2paError subclasses and OSError
         if type(exc).__name__.endswith("ManifestNotFound"):
             return C2paResult(state="absent")
         return C2paResult(state="error", error=f"{type(exc).__name__}: {exc}")
@@ -363,9 +363,9 @@ def sign_with_c2pa(
     info = c2pa.C2paSignerInfo(alg.lower(), chain, key, ta_url)
     tmp = dst_path.with_name(dst_path.name + ".partial")
     try:
-        with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest) as builder:
-            with open(src_path, "rb") as source, open(tmp, "w+b") as dest:
-                manifest_bytes = builder.sign(signer, mime, source, dest)
+        with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest) as builder, \
+                open(src_path, "rb") as source, open(tmp, "w+b") as dest:
+            manifest_bytes = builder.sign(signer, mime, source, dest)
         os.replace(tmp, dst_path)
     finally:
         if tmp.exists():

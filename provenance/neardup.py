@@ -82,7 +82,7 @@ class NearDupIndex:
         self._rows: dict[Hashable, int] = {}
         # MIH tables: one per 16-bit chunk, chunk value -> list of row numbers.
         self._tables: list[dict[int, list[int]]] | None = (
-            [dict() for _ in range(HASH_BITS // 16)] if strategy == "mih" else None
+            [{} for _ in range(HASH_BITS // 16)] if strategy == "mih" else None
         )
 
     # -- building ---------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ _JSON_DOMAIN = b"media-forensics/json/v1\x00"
 _CHUNK = 1 << 20
 
 PathLike = Union[str, "os.PathLike[str]"]
-PublicKeys = Union[Ed25519PublicKey, Iterable[Ed25519PublicKey], Mapping[str, Ed25519PublicKey]]
+PublicKeys = Ed25519PublicKey | Iterable[Ed25519PublicKey] | Mapping[str, Ed25519PublicKey]
 
 
 class SignatureFormatError(ValueError):
@@ -83,7 +83,7 @@ def load_public_key_pem(pem: str | bytes) -> Ed25519PublicKey:
     """Load a published public key; raises ValueError if it is not an Ed25519 key."""
     key = serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
     if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key")
+        raise ValueError("not an Ed25519 public key")  # noqa: TRY004 - bad key data, as load_pem_public_key raises
     return key
 
 
@@ -117,7 +117,7 @@ def load_or_create_private_key(path: PathLike) -> Ed25519PrivateKey:
         raise PermissionError(f"signing key {target} has mode {oct(mode)}; it must be 0600 (chmod 600)")
     loaded = serialization.load_pem_private_key(target.read_bytes(), password=None)
     if not isinstance(loaded, Ed25519PrivateKey):
-        raise ValueError(f"{target} does not hold an Ed25519 private key")
+        raise ValueError(f"{target} does not hold an Ed25519 private key")  # noqa: TRY004 - bad file content
     return loaded
 
 
@@ -227,7 +227,7 @@ def sign_bytes(data: bytes, private_key: Ed25519PrivateKey) -> DetachedSignature
     return _make(private_key, bytes(data), "bytes")
 
 
-SignatureLike = Union[DetachedSignature, str, bytes, Mapping[str, Any]]
+SignatureLike = DetachedSignature | str | bytes | Mapping[str, Any]
 
 
 def verify_bytes(data: bytes, signature: SignatureLike, public_keys: PublicKeys) -> bool:

@@ -30,8 +30,8 @@ def pytest_report_header(config) -> list[str]:  # type: ignore[no-untyped-def]
         return ["forensics backends: none (pytest-django disabled)"]
     db = django_settings.DATABASES["default"]
     return [
-        f"forensics backends: database={db['ENGINE'].rsplit('.', 1)[-1]} "
-        f"broker={django_settings.CELERY_BROKER_URL.split('://')[0]} media={django_settings.MEDIA_ROOT}"
+        (f"forensics backends: database={db['ENGINE'].rsplit('.', 1)[-1]} "
+        f"broker={django_settings.CELERY_BROKER_URL.split('://')[0]} media={django_settings.MEDIA_ROOT}")
     ]
 
 

@@ -253,7 +253,7 @@ def diffusion_partial(
 
     device = next(model.parameters()).device
     sched = NoiseSchedule(cfg.schedule, cfg.timesteps, device)
-    t_start = int(round(strength * cfg.timesteps)) - 1
+    t_start = round(strength * cfg.timesteps) - 1
     t_start = max(0, min(cfg.timesteps - 1, t_start))
     noise = torch.randn(x0.shape, generator=generator).to(device)
     x0 = x0.to(device)
@@ -376,7 +376,7 @@ def make_aligned(
             gen = torch.Generator().manual_seed(seed * 1000003 + k)
             k += 1
             y = diffusion_partial(model, cfg, _to_tensor(im), strength, gen, steps=ddim_steps)
-            emit(src, _to_uint8(y), f"t{int(round(strength * 100)):02d}", {"strength": strength})
+            emit(src, _to_uint8(y), f"t{round(strength * 100):02d}", {"strength": strength})
 
     else:  # faceswap
         from detectors.generators.faceswap import FaceSwapper, load_faceswap

@@ -127,7 +127,7 @@ def load_checkpoint(
     tensors: dict[str, torch.Tensor] = {}
     with safe_open(str(path), framework="pt", device="cpu") as handle:
         meta = handle.metadata() or {}
-        for key in handle.keys():
+        for key in handle.keys():  # noqa: SIM118 - safetensors' handle has keys() but is not iterable
             tensors[key] = handle.get_tensor(key)
     family = meta.get("family")
     if expected_family is not None and family != expected_family:

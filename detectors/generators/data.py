@@ -58,7 +58,7 @@ def center_crop_resize(image: Image.Image, size: int, crop_fraction: float = 0.8
     """
     image = image.convert("RGB")
     w, h = image.size
-    side = max(1, int(round(min(w, h) * crop_fraction)))
+    side = max(1, round(min(w, h) * crop_fraction))
     left = (w - side) // 2
     top = (h - side) // 2
     crop = image.crop((left, top, left + side, top + side))

@@ -606,7 +606,7 @@ def train_faceswap(
 
     xa, a_kept = crops_of(a_files)
     xb, b_kept = crops_of(b_files)
-    xp, pool_kept = crops_of(pool_files)
+    xp, _pool_kept = crops_of(pool_files)
     align_s = time.time() - started
     log.info("aligned %d pool, %d A (%s), %d B (%s) faces in %.1fs",
              len(xp), len(xa), ident_a, len(xb), ident_b, align_s)

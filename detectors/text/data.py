@@ -152,5 +152,6 @@ def read_jsonl_texts(path: Path, label: int, field: str = "text") -> Iterator[La
                 raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg}); expected one object per line") from None
             text = value if isinstance(value, str) else value.get(field) if isinstance(value, dict) else None
             if not isinstance(text, str):
-                raise ValueError(f"{path}:{number}: expected a string or an object with a {field!r} string field")
+                raise ValueError(  # noqa: TRY004 - bad file content, reported like the other parse errors
+                    f"{path}:{number}: expected a string or an object with a {field!r} string field")
             yield LabelledText(text, label, path.name, group=f"{path.name}:{number}")

@@ -187,14 +187,14 @@ def _cell(value: Any) -> str:
 
 def format_table(report: dict[str, Any]) -> str:
     """One table per detector, one line per length bucket."""
-    lines = [f"{report['n_human']} human and {report['n_machine']} machine texts "
-             f"({report['human_file']}, {report['machine_file']})"]
+    lines = [(f"{report['n_human']} human and {report['n_machine']} machine texts "
+             f"({report['human_file']}, {report['machine_file']})")]
     headers = ("words", "n", "judged human", "judged machine", "too short", "AUROC", "TPR@1%FPR (this data)",
                "TPR @ own thr", "FPR @ own thr")
     for name, result in report["detectors"].items():
         own = result["own_threshold"]
-        lines += ["", f"{name}  (own threshold {_cell(own)} = its calibrated 1%-FPR operating point; "
-                      "'this data' = the threshold giving 1% FPR on these human texts)"]
+        lines += ["", (f"{name}  (own threshold {_cell(own)} = its calibrated 1%-FPR operating point; "
+                      "'this data' = the threshold giving 1% FPR on these human texts)")]
         rows = [("all", result["overall"])] + list(result["by_length_words"].items())
         cells = [(label, _cell(r["n"]), _cell(r["judged_human"]), _cell(r["judged_machine"]), _cell(r["too_short"]),
                   _cell(r["auc"]), _cell(r["tpr_at_1pct_fpr_this_data"]),

@@ -8,6 +8,7 @@ weights file stays a fixed size whatever the vocabulary.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from dataclasses import dataclass
@@ -133,7 +134,7 @@ def style_vector(text: str, words: list[Word]) -> np.ndarray:
         sentences.append(current)
     sentence_lengths = np.array(sentences or [0], dtype=np.float64)
     raw_words = [text[w.start:w.end] for w in words if not _is_punctuation(w.form)]
-    bigrams = list(zip(tokens, tokens[1:]))
+    bigrams = list(itertools.pairwise(tokens))
     return np.array([
         lengths.mean(),
         lengths.std(),
@@ -155,7 +156,7 @@ def extract(text: str) -> TextFeatures:
         if not occurrences:
             continue
         buckets = np.array([o[0] for o in occurrences], dtype=np.int64)
-        unique, inverse, counts = np.unique(buckets, return_inverse=True, return_counts=True)
+        _unique, inverse, counts = np.unique(buckets, return_inverse=True, return_counts=True)
         tf = 1.0 + np.log(counts)
         tf /= np.linalg.norm(tf)
         # Each occurrence carries its share of its feature's value.

@@ -157,7 +157,7 @@ def leave_one_generator_out(splits: dict[str, list[Scored]], vocab: int) -> dict
     everything = [s for part in splits.values() for s in part]
     out: dict[str, Any] = {}
     for generator in sorted({s.text.generator for s in everything} - {""}):
-        keep = lambda s: s.text.generator != generator
+        keep = lambda s, generator=generator: s.text.generator != generator
         model = fit_model([s for s in splits["train"] if keep(s)], [s for s in splits["calib"] if keep(s)], vocab)
         test = [s for s in splits["test"] if s.text.label == HUMAN] + \
                [s for s in everything if s.text.generator == generator]
@@ -172,7 +172,7 @@ def leave_one_domain_out(splits: dict[str, list[Scored]], vocab: int) -> dict[st
     everything = [s for part in splits.values() for s in part]
     out: dict[str, Any] = {}
     for domain in sorted({s.text.domain for s in everything}):
-        keep = lambda s: s.text.domain != domain
+        keep = lambda s, domain=domain: s.text.domain != domain
         model = fit_model([s for s in splits["train"] if keep(s)], [s for s in splits["calib"] if keep(s)], vocab)
         test = [s for s in everything if s.text.domain == domain]
         scores = model.probabilities(features_of(test, model.ngram))
@@ -262,8 +262,8 @@ def train_and_save(out_dir: Path = DEFAULT_MODELS_DIR, cache_dir: Path = DEFAULT
         "min_tokens": min_tokens,
         "normalisation": "typographic quotes/dashes folded to ASCII, whitespace runs to one space (both classes)",
         "data": {
-            "corpora": ["../shared/datasets/human-vs-llm-text (SQuAD, WritingPrompts; GPT-2 XL, OPT-2.7B, "
-                        "GPT-Neo-2.7B, GPT-J-6B, GPT-NeoX-20B; each pair's shared opening removed from both texts)",
+            "corpora": [("../shared/datasets/human-vs-llm-text (SQuAD, WritingPrompts; GPT-2 XL, OPT-2.7B, "
+                        "GPT-Neo-2.7B, GPT-J-6B, GPT-NeoX-20B; each pair's shared opening removed from both texts)"),
                         "../shared/datasets/m4-llama2-chat (arXiv, Reddit ELI5, WikiHow, Wikipedia; Llama-2-70B-chat)"],
             "split_rule": ("by group (human text and its continuations; one M4 record), hashed with seed "
                            "'text-split-v1': " + ", ".join(f"{n} {f:.0%}" for n, f in SPLIT_FRACTIONS)),

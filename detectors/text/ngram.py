@@ -73,7 +73,7 @@ class NGramModel:
         ab = _pair_keys(a_safe, b_safe, self.vocab)
         c_ab = np.where(has_ab, _lookup(self.bigram_keys, self.bigram_counts, ab), 0.0)
         c_abc = np.where(has_ab, _lookup(self.trigram_keys, self.trigram_counts, _pair_keys(ab, ids, self.vocab)), 0.0)
-        l3, l2, l1 = LAMBDAS
+        l3, l2, _l1 = LAMBDAS
         # A context never seen passes its weight down to the lower orders.
         w3 = np.where(c_ab > 0, l3, 0.0)
         w2 = np.where(c_b > 0, l2, 0.0)

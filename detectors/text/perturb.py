@@ -22,7 +22,7 @@ def substitute_words(text: str, fraction: float, vocabulary: Sequence[str], rng:
     matches = list(WORD.finditer(text))
     if not matches or not vocabulary:
         return text
-    chosen = set(rng.choice(len(matches), size=max(1, int(round(fraction * len(matches)))), replace=False).tolist())
+    chosen = set(rng.choice(len(matches), size=max(1, round(fraction * len(matches))), replace=False).tolist())
     out, last = [], 0
     for k, m in enumerate(matches):
         out.append(text[last:m.start()])
@@ -43,7 +43,7 @@ def mix_with_human(machine: str, human: str, fraction: float, rng: np.random.Gen
     ours, theirs = sentences(machine), sentences(human)
     if not ours or not theirs:
         return machine
-    k = min(len(theirs), max(1, int(round(fraction * len(ours)))))
+    k = min(len(theirs), max(1, round(fraction * len(ours))))
     positions = sorted(rng.choice(len(ours), size=min(k, len(ours)), replace=False).tolist())
     for position, sentence in zip(positions, theirs[:k]):
         ours[position] = sentence

@@ -325,8 +325,8 @@ def _card(cfg: TrainConfig, model_cfg: ArtifactNetConfig, splits: Splits, calibr
         "metrics_test_split": {"per_degradation": {"clean": clean},
                                "per_generator": report["test_split"].get("clean", {}).get("per_family", {})},
         "limitations": [
-            "Trained only on this repository's small generators and on reconstructions of real photos through them; "
-            "the leave-one-family-out figures estimate, not prove, how it does on other generators.",
+            ("Trained only on this repository's small generators and on reconstructions of real photos through them; "
+            "the leave-one-family-out figures estimate, not prove, how it does on other generators."),
             "A flat or heavily compressed region carries few traces: tiles there score near the middle.",
         ],
         "reproduce": reproduce_command(),

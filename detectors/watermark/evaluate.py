@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -71,7 +72,7 @@ class BigramLM(torch.nn.Module):
         unigram = np.full(vocab_size, smoothing, dtype=np.float64)
         rows: dict[int, Counter] = defaultdict(Counter)
         for seq in sequences:
-            for a, b in zip(seq[:-1], seq[1:]):
+            for a, b in itertools.pairwise(seq):
                 rows[a][b] += 1
             for t in seq:
                 unigram[t] += 1
@@ -209,8 +210,8 @@ def evaluate_text(
 def text_table(rows: Sequence[TextRow], params: GreenlistParams) -> str:
     p = params.public_dict()
     lines = [
-        f"Text green-list watermark (gamma={p['gamma']}, delta={p['delta']}, h={p['context_width']}, "
-        f"seeding={p['seeding']}, detection at z >= 4 i.e. p <= 3.2e-5, windowed, repeated n-grams ignored)",
+        (f"Text green-list watermark (gamma={p['gamma']}, delta={p['delta']}, h={p['context_width']}, "
+        f"seeding={p['seeding']}, detection at z >= 4 i.e. p <= 3.2e-5, windowed, repeated n-grams ignored)"),
         "",
         "| condition | tokens | n | detection rate | median z | FPR on human texts | median z (human) |",
         "|---|---|---|---|---|---|---|",
@@ -306,8 +307,8 @@ def evaluate_images(images: Sequence[Any], key: bytes | str = b"evaluation-tenan
 
 def image_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = [
-        "Image watermarks (tenant: 64-bit keyed dwtDctSvd, decoded at 1x and 2x; SD: 'StableDiffusionV1' dwtDct; "
-        "detection at Bonferroni-corrected binomial p <= 1e-6)",
+        ("Image watermarks (tenant: 64-bit keyed dwtDctSvd, decoded at 1x and 2x; SD: 'StableDiffusionV1' dwtDct; "
+        "detection at Bonferroni-corrected binomial p <= 1e-6)"),
         "",
         "| attack | n | tenant bit acc (mean) | tenant bit acc (min) | tenant detected | SD bit acc | SD detected |",
         "|---|---|---|---|---|---|---|",

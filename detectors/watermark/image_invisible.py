@@ -139,7 +139,7 @@ def _resize(bgr: np.ndarray, factor: float) -> np.ndarray:
     import cv2
 
     h, w = bgr.shape[:2]
-    size = (max(1, int(round(w * factor))), max(1, int(round(h * factor))))
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
     interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
     return cv2.resize(bgr, size, interpolation=interp)
 
@@ -423,7 +423,7 @@ def _imwatermark_missing() -> str | None:
         import cv2  # noqa: F401
         import imwatermark  # noqa: F401
         import pywt  # noqa: F401
-    except Exception as exc:  # pragma: no cover - depends on the install
+    except Exception as exc:  # noqa: BLE001  # pragma: no cover - depends on the install
         return f"invisible-watermark is not installed ({exc})"
     return None
 

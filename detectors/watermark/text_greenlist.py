@@ -201,7 +201,7 @@ def _logits_processor_base() -> type:
         from transformers import LogitsProcessor
 
         return LogitsProcessor
-    except Exception:  # pragma: no cover - transformers is a dependency of the project
+    except Exception:  # noqa: BLE001  # pragma: no cover - transformers is a dependency of the project
         return object
 
 
@@ -336,10 +336,10 @@ class GreenlistDetector:
                 scored_pos.append(i)
         n = len(scored_green)
         n_green = int(sum(scored_green))
-        base: dict[str, Any] = dict(
-            num_tokens=len(ids), num_scored=n, num_green=n_green, window=self.window,
-            flags=flags, params=self.params.public_dict(),
-        )
+        base: dict[str, Any] = {
+            "num_tokens": len(ids), "num_scored": n, "num_green": n_green, "window": self.window,
+            "flags": flags, "params": self.params.public_dict(),
+        }
         if n < self.min_tokens:
             return GreenlistScore(
                 applicable=False,
@@ -392,7 +392,7 @@ def default_tokenizer() -> Tokenizer:
         import bpe_openai
 
         return bpe_openai.get_encoding("cl100k_base")
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure to load the encoding falls back to bytes, as documented
         return ByteTokenizer()
 
 

@@ -31,10 +31,10 @@ def make_images(folder: Path, n: int, fake: bool, seed: int) -> None:
 
 
 def tiny_config(root: Path, **overrides) -> TrainConfig:  # type: ignore[no-untyped-def]
-    cfg = dict(name="synthetic-image", reals=[Source("lab-real", root / "real")],
-               fakes=[Source("upsampling", root / "fake")], calib_reals=[Source("other-real", root / "real-calib")],
-               out_dir=root / "out", width=8, tile=32, max_tiles=6, steps=60, batch_size=16, lr=3e-3,
-               eval_degradations=("clean", "jpeg90"), eval_limit=60)
+    cfg = {"name": "synthetic-image", "reals": [Source("lab-real", root / "real")],
+               "fakes": [Source("upsampling", root / "fake")], "calib_reals": [Source("other-real", root / "real-calib")],
+               "out_dir": root / "out", "width": 8, "tile": 32, "max_tiles": 6, "steps": 60, "batch_size": 16, "lr": 3e-3,
+               "eval_degradations": ("clean", "jpeg90"), "eval_limit": 60}
     return TrainConfig(**{**cfg, **overrides})
 
 
@@ -77,7 +77,7 @@ def test_it_learns_and_cards_itself(trained) -> None:  # type: ignore[no-untyped
 
 
 def test_the_serving_class_loads_and_scores_the_result(trained, root) -> None:  # type: ignore[no-untyped-def]
-    cfg, card = trained
+    cfg, _card = trained
     model = CalibratedImageModel(cfg.out_dir / "synthetic-image.safetensors")
     assert (model.tile, model.max_tiles) == (32, 6)
     images = [Image.open(p).convert("RGB") for p in sorted((root / "real").glob("*.png"))[:3]]

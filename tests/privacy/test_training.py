@@ -1,6 +1,7 @@
 """DP fine-tuning: spends no more than planned, keeps utility, and resumes after a crash without double spending."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -30,7 +31,7 @@ def test_private_run_spends_at_most_the_target_and_keeps_utility(data, tmp_path)
     assert result.mechanism == planned and planned.sample_rate == pytest.approx(8 / len(train))
     assert result.epsilon is not None and 0.9 * CONFIG.target_epsilon < result.epsilon <= CONFIG.target_epsilon
     assert [p.step for p in seen] == list(range(1, planned.steps + 1))
-    assert all(a.epsilon < b.epsilon for a, b in zip(seen, seen[1:]))  # live epsilon grows step by step
+    assert all(a.epsilon < b.epsilon for a, b in itertools.pairwise(seen))  # live epsilon grows step by step
     losses = [h["loss"] for h in result.metrics["history"]]
     # The shipped detector is already good on this data, so DP-SGD should keep the loss bounded, not fall far.
     assert all(math.isfinite(v) for v in losses) and losses[-1] <= 2 * losses[0] + 0.1

@@ -93,7 +93,7 @@ def test_other_tenants_cannot_see_or_delete_an_endpoint(api, receiver, other_ten
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_posts_the_signed_result_when_an_analysis_finishes(worker_factory, api, receiver) -> None:
-    created = register(api, receiver)
+    register(api, receiver)
     worker_factory({"FORENSICS_WEBHOOK_ALLOW_HTTP_LOCALHOST": "1"})
     photo = SimpleUploadedFile("photo.jpg", jpeg_bytes(seed=61))
     submitted = api.post("/api/v1/analyses", {"file": photo}, format="multipart")

@@ -160,9 +160,9 @@ def build_period_report(tenant: Tenant, start: datetime, end: datetime, *, verdi
         "evidence_limits": [
             "Metadata can be stripped or forged; it is a weak signal.",
             "Heatmaps show where a network looked, not what is fake.",
-            "Detector scores are calibrated on the model's own held-out data; see each model card. Where a tenant "
+            ("Detector scores are calibrated on the model's own held-out data; see each model card. Where a tenant "
             "calibration decided a verdict, its thresholds and expected false-positive rate are listed under "
-            "calibrations.",
+            "calibrations."),
         ],
     }
 

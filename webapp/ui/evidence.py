@@ -99,7 +99,7 @@ def timelines(results: Iterable[DetectorResult], duration: float | None, width: 
             points.append((float(f.get("seconds", 0.0)), score))
         end = max(duration or 0.0, max(s for s, _ in points)) or 1.0
 
-        def x(seconds: float) -> float:
+        def x(seconds: float, end: float = end) -> float:
             return round(width * seconds / end, 1)
 
         def y(score: float) -> float:

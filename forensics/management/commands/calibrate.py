@@ -84,10 +84,10 @@ def render(calibration: Calibration) -> str:
     """A table a person can read: each detector's old and new threshold and the rates to expect."""
     result = calibration.result
     fused = result["fused"]
-    lines = [f"calibration v{calibration.version} ({calibration.id}) for tenant {calibration.tenant.slug}: "
-             f"{fused['n_real']} real, {fused['n_fake']} synthetic items; target FPR {_pct(calibration.target_fpr)}",
-             f"{'detector':28} {'status':10} {'shipped':>8} {'new':>8} {'FPR here':>9} {'expected FPR (95%)':>22} "
-             f"{'TPR':>6}"]
+    lines = [(f"calibration v{calibration.version} ({calibration.id}) for tenant {calibration.tenant.slug}: "
+             f"{fused['n_real']} real, {fused['n_fake']} synthetic items; target FPR {_pct(calibration.target_fpr)}"),
+             (f"{'detector':28} {'status':10} {'shipped':>8} {'new':>8} {'FPR here':>9} {'expected FPR (95%)':>22} "
+             f"{'TPR':>6}")]
     for name, entry in result["detectors"].items():
         lo, hi = entry["fpr_interval"]
         interval = "-" if entry["expected_fpr"] is None else f"{_pct(entry['expected_fpr'])} ({_pct(lo)}–{_pct(hi)})"

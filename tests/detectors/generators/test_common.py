@@ -29,8 +29,8 @@ def test_safetensors_round_trip_keeps_tensors_and_config(tmp_path):
     digest = save_checkpoint(tmp_path / "m.safetensors", tensors, "gan", _Cfg(), {"real_items": 5})
     loaded, info = load_checkpoint(tmp_path / "m.safetensors", expected_family="gan")
     assert set(loaded) == set(tensors)
-    for k in tensors:
-        assert torch.equal(loaded[k], tensors[k])
+    for k, tensor in tensors.items():
+        assert torch.equal(loaded[k], tensor)
     assert info["config"] == {"size": 8, "mults": [1, 2]}
     assert info["extra"] == {"real_items": 5}
     assert info["sha256"] == digest == sha256_file(tmp_path / "m.safetensors")

@@ -15,7 +15,7 @@ from detectors.generators.diffusion import (
     train_diffusion,
 )
 
-TINY = dict(image_size=16, base_channels=8, channel_mults=(1, 2), attention_resolutions=(8,), timesteps=20)
+TINY = {"image_size": 16, "base_channels": 8, "channel_mults": (1, 2), "attention_resolutions": (8,), "timesteps": 20}
 
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])

@@ -23,8 +23,8 @@ from detectors.generators.faceswap import (
     train_faceswap,
 )
 
-TINY = dict(enc_channels=(8, 16, 16, 32), dec_channels=(16, 8, 8, 8), latent_dim=16, batch_size=4,
-            pretrain_steps=2, finetune_steps=2, pool_count=6, log_every=1)
+TINY = {"enc_channels": (8, 16, 16, 32), "dec_channels": (16, 8, 8, 8), "latent_dim": 16, "batch_size": 4,
+            "pretrain_steps": 2, "finetune_steps": 2, "pool_count": 6, "log_every": 1}
 
 
 def test_model_shapes():

@@ -88,5 +88,5 @@ def test_sampling_is_deterministic_by_seed(tiny_gan, tmp_path):
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert manifest["family"] == "gan" and manifest["count"] == 5 and manifest["seed"] == 7
     assert manifest["source_data"]["items"] == 12
-    _, cfg, info = load_gan(tiny_gan)
+    _, _cfg, info = load_gan(tiny_gan)
     assert manifest["checkpoint"]["sha256"] == info["sha256"]

@@ -1,4 +1,6 @@
 """Token evidence maps to exact character spans of the text, multi-byte characters included."""
+import itertools
+
 from detectors.text.spans import MAX_SPANS, build_spans, token_char_offsets
 from detectors.watermark.text_greenlist import ByteTokenizer, default_tokenizer
 
@@ -11,7 +13,7 @@ def test_offsets_cover_the_text_exactly_for_byte_and_bpe_tokenizers() -> None:
         offsets = token_char_offsets(tokenizer, ids, TEXT)
         assert offsets is not None and len(offsets) == len(ids)
         assert offsets[0][0] == 0 and offsets[-1][1] == len(TEXT)
-        assert all(a[1] == b[0] for a, b in zip(offsets, offsets[1:]))  # contiguous, in order
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(offsets))  # contiguous, in order
 
 
 def test_tokens_that_do_not_spell_the_text_give_no_offsets() -> None:
