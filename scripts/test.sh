@@ -17,6 +17,13 @@ if ! .venv/bin/lint-imports --no-cache --no-logo; then
   exit 1
 fi
 
+# The linter on the whole tree (pyproject.toml [tool.ruff]): a finding fails the run before any test.
+echo "=================== Lint (ruff check, pyproject.toml [tool.ruff]) ==================="
+if ! .venv/bin/ruff check --no-cache .; then
+  echo "!!! ruff found problems (above; \`.venv/bin/ruff check --fix .\` fixes the safe ones): the run stops here"
+  exit 1
+fi
+
 # The type checker on its scope (pyproject.toml [tool.mypy] files): a type error fails the run before any test.
 echo "=================== Types (mypy, pyproject.toml [tool.mypy]) ==================="
 mypy_var=$(mktemp -d /tmp/forensics-mypy.XXXXXX)  # the Django plugin loads the settings
