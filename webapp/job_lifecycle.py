@@ -16,8 +16,14 @@ enforces no limit. Where the pool does, Celery's soft limit (a little later) and
 (``CELERY_TASK_ANNOTATIONS`` in the settings); a job that fails past its deadline records the time limit as
 its reason.
 
-Analyses, calibrations, private fine-tuning jobs and report exports run on it; webhook deliveries are sent
-with ``send`` (their retries and lease are their own).
+Analyses, calibrations, private fine-tuning jobs and report exports run on it. Webhook deliveries are sent with
+``send`` and swept on the same ``control`` queue (beat every minute, and when a worker starts), but hold a lease
+instead of heartbeating (``webapp.webhooks.delivery``): an attempt is one HTTP POST bounded by its timeout, with
+no progress to report, so the claim leases the delivery for the timeout plus FORENSICS_WEBHOOK_LEASE_MARGIN_SECONDS
+and a delivery whose worker died is simply due again when the lease ends. They are not ``LifecycleJob`` rows
+because their life is a schedule of retries, not one run: pending until delivered or failed, each retry due at
+its own backoff time (``next_attempt_at``), up to FORENSICS_WEBHOOK_MAX_ATTEMPTS (not FORENSICS_MAX_ATTEMPTS),
+and those states are the API's (``/api/v1/webhooks/{id}/deliveries``).
 """
 from __future__ import annotations
 

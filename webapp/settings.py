@@ -243,6 +243,9 @@ FORENSICS_WEBHOOK_MAX_ATTEMPTS = env_int("FORENSICS_WEBHOOK_MAX_ATTEMPTS", 8)
 FORENSICS_WEBHOOK_BACKOFF_SECONDS = env_float("FORENSICS_WEBHOOK_BACKOFF_SECONDS", 10.0)
 FORENSICS_WEBHOOK_MAX_BACKOFF_SECONDS = env_float("FORENSICS_WEBHOOK_MAX_BACKOFF_SECONDS", 3600.0)
 FORENSICS_WEBHOOK_TIMEOUT_SECONDS = env_float("FORENSICS_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# A claimed delivery is leased for its one POST (the timeout) plus this margin; a worker that dies mid-POST
+# leaves it leased, and the sweep sends it again once the lease has ended (webapp/webhooks/delivery.py).
+FORENSICS_WEBHOOK_LEASE_MARGIN_SECONDS = env_float("FORENSICS_WEBHOOK_LEASE_MARGIN_SECONDS", 60.0)
 # Plain http:// to 127.0.0.1/localhost only; on by default only with DJANGO_DEBUG.
 FORENSICS_WEBHOOK_ALLOW_HTTP_LOCALHOST = env_bool("FORENSICS_WEBHOOK_ALLOW_HTTP_LOCALHOST", DEBUG)
 # https:// URLs that resolve to private/loopback/link-local addresses (SSRF guard); off by default.

@@ -20,12 +20,15 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers each POST with the next status in ``statuses`` (the last one repeats)."""
+    """Answers each POST with the next status in ``statuses`` (the last one repeats). The first ``hang``
+    POSTs get no answer until ``release`` is set (the sender stays mid-request, as with a stalled receiver)."""
 
     statuses: list[int] = field(default_factory=lambda: [200])
     secret: str = ""
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    hang: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
 
     def respond(self) -> int:
         return self.statuses[min(len(self.received) - 1, len(self.statuses) - 1)]
@@ -43,6 +46,9 @@ def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
             except SignatureError as exc:
                 ok, error = False, str(exc)
             state.received.append(Received(dict(self.headers.items()), body, ok, error))
+            if len(state.received) <= state.hang:
+                state.release.wait(timeout=300)
+                return  # the connection closes without an answer
             status = state.respond() if ok else 401
             self.send_response(status)
             self.send_header("Content-Length", "2")
@@ -64,5 +70,6 @@ def running_receiver() -> Iterator[Receiver]:
     try:
         yield state
     finally:
+        state.release.set()
         server.shutdown()
         server.server_close()

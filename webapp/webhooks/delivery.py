@@ -5,6 +5,11 @@ exponential backoff and jitter (FORENSICS_WEBHOOK_BACKOFF_SECONDS doubling,
 capped at FORENSICS_WEBHOOK_MAX_BACKOFF_SECONDS) until
 FORENSICS_WEBHOOK_MAX_ATTEMPTS; any other answer (other 4xx, redirects) is
 final, because repeating the same request cannot change it.
+
+A delivery is not a ``LifecycleJob``: an attempt is one POST bounded by FORENSICS_WEBHOOK_TIMEOUT_SECONDS,
+with no progress to report, so instead of heartbeats it holds a lease (``claim``: the timeout plus
+FORENSICS_WEBHOOK_LEASE_MARGIN_SECONDS, kept in ``next_attempt_at``). A worker that dies mid-POST leaves the
+delivery pending and leased; once the lease ends ``sweep_due_deliveries`` sends it again.
 """
 from __future__ import annotations
 
@@ -52,11 +57,19 @@ def enqueue(delivery: WebhookDelivery, countdown: float = 0) -> None:
                    countdown=countdown or None)
 
 
+def lease_seconds() -> float:
+    """How long one attempt holds its delivery: the POST's timeout plus FORENSICS_WEBHOOK_LEASE_MARGIN_SECONDS
+    (time to sign, connect and record). An attempt is one bounded request with no progress to report, so a
+    lease that ends replaces the heartbeat the long jobs send (``webapp.job_lifecycle``)."""
+    return float(settings.FORENSICS_WEBHOOK_TIMEOUT_SECONDS) + float(settings.FORENSICS_WEBHOOK_LEASE_MARGIN_SECONDS)
+
+
 def claim(delivery_id: str) -> WebhookDelivery | None:
-    """Take a due pending delivery, leasing it for one attempt so a duplicate message or the
-    sweeper cannot send it twice at once; a crashed attempt is due again when the lease ends."""
+    """Take a due pending delivery, leasing it for one attempt (``lease_seconds``) so a duplicate message or
+    the sweeper cannot send it twice at once. The attempt is counted here: a worker that dies mid-POST leaves
+    the count raised, no history entry, and the delivery pending, due again when the lease ends."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.FORENSICS_WEBHOOK_TIMEOUT_SECONDS + 60)
+    lease = timedelta(seconds=lease_seconds())
     claimed = WebhookDelivery.objects.filter(pk=delivery_id, state=State.PENDING, next_attempt_at__lte=now).update(
         attempts=F("attempts") + 1, next_attempt_at=now + lease,
     )
@@ -150,7 +163,9 @@ def _record(delivery: WebhookDelivery, outcome: str, started: Any, duration_ms: 
 
 
 def sweep_due_deliveries(limit: int = 500) -> int:
-    """Re-queue pending deliveries that are due (their message was lost, or their worker died)."""
+    """Re-queue pending deliveries that are due: a retry whose message was lost, or an attempt whose worker died
+    (its lease has ended). Run with the other sweeps on the ``control`` queue (beat, and when a worker starts);
+    a duplicate message finds the delivery taken or sent and does nothing."""
     due = list(WebhookDelivery.objects.filter(state=State.PENDING, next_attempt_at__lte=timezone.now())
                .order_by("next_attempt_at")[:limit])
     for delivery in due:

@@ -1,5 +1,6 @@
 """Celery tasks of the webhooks app: thin wrappers over ``webapp.webhooks.delivery``."""
 from celery import shared_task
+from celery.signals import worker_ready
 
 from webapp.webhooks import delivery
 
@@ -12,3 +13,9 @@ def deliver_webhook(delivery_id: str) -> None:
 @shared_task(name="webapp.webhooks.tasks.sweep_webhook_deliveries")
 def sweep_webhook_deliveries() -> int:
     return delivery.sweep_due_deliveries()
+
+
+@worker_ready.connect
+def _sweep_on_start(**_: object) -> None:
+    """Like the job kinds' sweeps: a restarted worker sends what its predecessor left due at once."""
+    delivery.sweep_due_deliveries()
