@@ -35,7 +35,6 @@ from forensics.ingest.sniff import SNIFF_BYTES, sniff
 from forensics.models import Calibration, Review, ReviewState
 from forensics.operating_points import DetectorScores, fit_operating_point
 from forensics.pipeline import applicable_detectors, detector_for
-from forensics.public_errors import public_reason
 from forensics.services import current_limits
 from provenance.audit import append_event
 from webapp import job_lifecycle as lifecycle
@@ -231,9 +230,8 @@ def run_calibration(calibration_id: str, *, redelivered: bool = False) -> None:
             return
         result = {**point.as_dict(), "models": models}
         _finish(calibration, State.DONE, result=result, thresholds=point.thresholds)
-    except Exception as exc:
-        log.error("calibration raised", extra={"calibration": str(calibration.id)}, exc_info=exc)
-        _finish(calibration, State.FAILED, error=public_reason(exc))
+    except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
+        lifecycle.fail(calibration, exc, end=lambda job, reason: _finish(job, State.FAILED, error=reason))
 
 
 def recover_stale_calibrations(now: datetime | None = None) -> dict[str, int]:

@@ -25,7 +25,6 @@ from forensics.fusion import fuse
 from forensics.models import Analysis, Calibration, DetectorResult
 from forensics.operating_point_use import active_calibration, apply_operating_point
 from forensics.provenance_section import collect_provenance
-from forensics.public_errors import public_reason
 from forensics.signals import analysis_finished
 from provenance.audit import append_event
 from webapp import job_lifecycle as lifecycle
@@ -79,7 +78,7 @@ def run_provenance_stage(analysis_id: str, *, redelivered: bool = False) -> bool
             return wait_for_detection(analysis)
         finalize(analysis, [], [])
     except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
-        fail(analysis, _describe(exc, analysis))
+        lifecycle.fail(analysis, exc, end=fail)
     return False
 
 
@@ -194,8 +193,8 @@ def run_detection_stage(analysis_id: str, *, redelivered: bool = False) -> None:
             Analysis.objects.filter(pk=analysis.pk).update(provenance=analysis.provenance)
         used = calibration if any((f.evidence.get("operating_point") or {}).get("applied") for f in findings) else None
         finalize(analysis, findings, models, used)
-    except Exception as exc:  # noqa: BLE001
-        fail(analysis, _describe(exc, analysis))
+    except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
+        lifecycle.fail(analysis, exc, end=fail)
 
 
 def finalize(analysis: Analysis, findings: list[Finding], models: list[dict[str, Any]],
@@ -241,9 +240,3 @@ def _announce_when_committed(analysis: Analysis) -> None:
                           extra={"analysis": str(analysis_id), "receiver": repr(receiver), "error": repr(outcome)})
 
     transaction.on_commit(send)
-
-
-def _describe(exc: BaseException, analysis: Analysis) -> str:
-    """The reason people see (no server paths); the traceback goes to the log."""
-    log.error("analysis stage raised", extra={"analysis": str(analysis.id)}, exc_info=exc)
-    return public_reason(exc)

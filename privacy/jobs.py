@@ -25,7 +25,6 @@ from django.utils import timezone
 from detectors.cards import card_path, sha256_file
 from detectors.device import resolve_device
 from detectors.registry import add_detector_modules
-from forensics.public_errors import public_reason
 from privacy import dataset_store, ledger, lineage, unit_ledger, units
 from privacy.accounting import Mechanism
 from privacy.checkpoint import STATE as CHECKPOINT_STATE
@@ -228,9 +227,8 @@ def run_job(job_id: str, *, redelivered: bool = False) -> None:
         return
     try:
         _train_audit_register(job)
-    except Exception as exc:
-        log.exception("private job failed", extra={"job": job_id})
-        fail(job, public_reason(exc))
+    except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
+        lifecycle.fail(job, exc, end=fail)
 
 
 def _check_spend(result: FinetuneResult, planned: Mechanism) -> None:

@@ -2,7 +2,8 @@
 
 A job row is claimed atomically (``queued`` -> ``running``, or back from ``running`` when the broker redelivers
 a message after a worker died), heartbeats while it works (its progress writes are the heartbeat), and ends
-``done`` or ``failed`` with a reason. A job that hands itself to another queue (an analysis after its
+``done`` or ``failed`` with a reason. A run that raises ends through ``fail``, the one place that logs a job's
+traceback (with its kind, id, stage and attempt) and records a reason without server paths. A job that hands itself to another queue (an analysis after its
 provenance stage, waiting for a detection worker) is ``waiting``: never swept as a crash; the worker that
 takes it ``resume``s it without counting an attempt. ``sweep`` finds what crashed workers and lost messages
 left behind: a running job whose heartbeat is older than ``FORENSICS_STALE_AFTER_SECONDS`` goes back to the
@@ -39,6 +40,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from webapp.celery import task_named
+from webapp.public_errors import public_reason
 
 log = logging.getLogger(__name__)
 QUEUED, RUNNING, WAITING, DONE, FAILED = "queued", "running", "waiting", "done", "failed"
@@ -214,6 +216,25 @@ def finish(job: LifecycleJob, state: str, *, error: str = "", **fields: Any) -> 
     if ended:
         job.state, job.stage, job.error = state, state, error
     return bool(ended)
+
+
+def fail(job: Job, exc: BaseException, *, end: Callable[[Job, str], object] | None = None) -> str:
+    """End a job whose run raised ``exc``, for every kind the same way; returns the reason people see.
+
+    The traceback is logged here, once, with the fields an operator searches by (``kind``, ``job``, ``stage``,
+    ``attempt``), because only the log may show what the server looked like (paths included); the job records
+    ``public_reason(exc)``, which carries no server paths. ``end`` is the kind's own way to end a failed job
+    (its audit event, budget release, announcement), called with that reason; without it, ``finish``. A job past
+    its deadline still records the time limit (``finish``).
+    """
+    reason = public_reason(exc)
+    log.error("job raised", exc_info=exc, extra={"kind": type(job).__name__, "job": str(job.pk), "stage": job.stage,
+                                                 "attempt": job.attempts, "reason": reason})
+    if end is None:
+        finish(job, FAILED, error=reason)
+    else:
+        end(job, reason)
+    return reason
 
 
 def sweep(model: type[Job], enqueue: Callable[[Job], None], *, give_up: Callable[[Job, str], None],

@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from detectors.base import MediaType
 from forensics.ingest.errors import CorruptMedia, EmptyInput, TooLarge, UnsupportedMedia
 from forensics.ingest.sniff import Sniffed
-from forensics.public_errors import public_detail
+from webapp.public_errors import public_detail
 
 if TYPE_CHECKING:
     from av.container import InputContainer

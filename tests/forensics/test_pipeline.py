@@ -7,6 +7,7 @@ from forensics import services
 from forensics.models import Analysis, DetectorResult
 from provenance.audit import verify_chain
 from provenance.models import AuditEvent
+from tests.support.job_logs import raised_record
 from tests.support.media import XMP_AI, jpeg_bytes, mp4_bytes, noise_image
 
 pytestmark = pytest.mark.usefixtures("eager_celery")
@@ -55,7 +56,7 @@ def test_video_gets_container_metadata(actor) -> None:
     assert analysis.verdict == "inconclusive"  # no video detector registered in tests
 
 
-def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor, caplog) -> None:
+def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor, job_logs) -> None:
     """The reason is recorded for people (without the server's paths); the traceback is logged."""
     @register_detector
     class Broken(Detector):
@@ -74,9 +75,9 @@ def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor, caplog) 
     assert analysis.state == "failed"
     assert analysis.error == "RuntimeError: weights file missing: x.safetensors"
     assert AuditEvent.objects.filter(analysis_id=str(analysis.id), action="analysis.failed").exists()
-    raised = [r for r in caplog.records if r.getMessage() == "analysis stage raised"]
-    assert raised and raised[0].levelname == "ERROR" and raised[0].analysis == str(analysis.id)
-    assert raised[0].exc_info and "/models/x.safetensors" in str(raised[0].exc_info[1])  # the log keeps it all
+    raised = raised_record(job_logs, analysis)  # logged by webapp.job_lifecycle.fail, as for every job kind
+    assert raised.stage == "running test-broken" and raised.reason == analysis.error
+    assert "/models/x.safetensors" in str(raised.exc_info[1])  # the log keeps it all
 
 
 def test_a_detector_that_breaks_the_contract_fails_the_job_instead_of_lending_its_result(actor) -> None:

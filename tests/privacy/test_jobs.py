@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from detectors.cards import sha256_file
 from privacy import jobs, ledger
+from privacy.dataset_store import zip_path
 from privacy.models import BudgetLedgerEntry, PrivateFinetuneJob, TenantDetectorVersion
 from privacy.recovery import recover_stale_private_jobs
 from provenance.audit import verify_chain
 from provenance.models import AuditEvent
 from tests.conftest import TEST_PLUGINS, wait_for
+from tests.support.job_logs import raised_record
 from tests.support.privacy_fixtures import upload_dataset
 
 JOB = {"target_epsilon": 3.0, "epochs": 2, "batch_size": 6, "learning_rate": 0.01}
@@ -169,3 +171,20 @@ def test_a_killed_worker_s_job_out_of_attempts_fails_with_the_reason_and_its_spe
     assert not TenantDetectorVersion.objects.filter(source_job=job).exists()
     assert actions(job)[-1] == "privacy.job_failed"
     assert verify_chain(actor.tenant).ok
+
+
+def test_a_job_that_raises_fails_with_the_reason_and_a_logged_traceback(actor, dataset_zip, job_logs) -> None:
+    """Its stored dataset is gone (a storage fault): failed with a reason that names no server directory, the
+    reservation released (no DP step was taken), and the traceback logged once, by the life cycle."""
+    dataset = upload_dataset(actor, dataset_zip)
+    job = jobs.submit_job(actor, dataset, **JOB)
+    stored = zip_path(dataset)
+    stored.unlink()
+    jobs.run_job(str(job.id))
+    job.refresh_from_db()
+    assert job.state == "failed" and job.error.startswith("DatasetError: ") and stored.name in job.error
+    assert str(stored.parent) not in job.error
+    failed = AuditEvent.objects.get(action="privacy.job_failed", payload__job_id=str(job.id))
+    assert failed.payload["error"] == job.error and failed.payload["budget_released"] is True
+    raised = raised_record(job_logs, job)
+    assert raised.stage == "loading" and str(stored) in str(raised.exc_info[1])  # the log keeps the path

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse
 
-from forensics.public_errors import public_reason
 from provenance.audit import append_event
 from webapp import job_lifecycle as lifecycle
 from webapp.accounts.tenancy import Actor
@@ -70,9 +69,8 @@ def run_export(export_id: str, *, redelivered: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
         lifecycle.finish(job, lifecycle.DONE, file=rel, signature=detached or "")
-    except Exception as exc:
-        log.exception("report export failed", extra={"export": export_id})
-        lifecycle.finish(job, lifecycle.FAILED, error=public_reason(exc))
+    except Exception as exc:  # noqa: BLE001 - every job must end in a recorded state
+        lifecycle.fail(job, exc)
 
 
 def export_to_dict(job: ReportExport) -> dict[str, Any]:
