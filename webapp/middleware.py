@@ -1,20 +1,39 @@
-"""Guards that apply to every request: refuse NUL bytes in the query string, send a Content-Security-Policy
-with console pages, and answer 503 (not 500) while the database cannot be reached."""
+"""What applies to every request: time it for /metrics, refuse NUL bytes in the query string, send a
+Content-Security-Policy with console pages, and answer 503 (not 500) while the database cannot be reached."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
+from webapp import operations
 from webapp.errors import API_PREFIX, is_api, problem_response
 
 log = logging.getLogger(__name__)
 DATABASE_RETRY_AFTER_SECONDS = 30
 NUL_DETAIL = "The query string contains a NUL byte (%00); remove it."
 CSP_EXEMPT_PREFIXES = (API_PREFIX, "/admin/")  # Swagger UI and the Django admin bring their own inline scripts
+
+
+class RequestLatency:
+    """Time every request into ``forensics_http_request_seconds`` (``webapp.operations``), by method, URL name
+    (``api:analyses``; ``unmatched`` when no URL matched) and status class. First in MIDDLEWARE, so the time
+    includes every other middleware and the refusals they answer; a streamed file is timed to its first byte."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = match.view_name if match is not None else "unmatched"
+        operations.observe_request(request.method or "", route, response.status_code, time.perf_counter() - started)
+        return response
 
 
 class RefuseNulBytes:

@@ -5,6 +5,13 @@ operations page, so the two never disagree. Everything comes from the database a
 of the request: the web processes, the workers and the sweeper are separate processes, and a counter kept in
 one of them would be a partial truth.
 
+One exception, because it can only be counted where it happens: the time each HTTP request takes
+(``forensics_http_request_seconds``, observed by ``webapp.middleware.RequestLatency``). Under gunicorn each
+worker process counts its own requests, so with ``PROMETHEUS_MULTIPROC_DIR`` set (prometheus_client's
+multiprocess mode: each process writes its numbers to files there) ``/metrics`` adds up every process's files,
+whichever process answers the scrape. The directory must be empty when the web service starts (a tmpfs in
+docker-compose.yml).
+
 ``/metrics`` answers only a request with ``Authorization: Bearer $FORENSICS_METRICS_TOKEN`` or, when no token
 is configured, a request from the machine itself (loopback): job counts per tenant-free kind are not secret,
 but queue depths and failure counts are nobody else's business.
@@ -14,7 +21,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import os
 import statistics
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,8 +32,11 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from forensics.models import Analysis, Calibration, DetectorResult
 from privacy.models import PrivateFinetuneJob
@@ -35,6 +47,33 @@ QUEUES = ("cpu", "gpu", "control")
 JOB_KINDS = {"analysis": Analysis, "calibration": Calibration, "report_export": ReportExport,
              "private_finetune": PrivateFinetuneJob}
 RECENT = 200  # finished analyses / detector results the latency figures look at
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client when it is imported
+
+_requests = CollectorRegistry()  # this process's request latencies (without the multiprocess directory)
+REQUEST_SECONDS = Histogram(
+    "forensics_http_request_seconds", "Time to answer an HTTP request, by method, route (URL name) and status class",
+    ["method", "route", "status"], registry=_requests,
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def observe_request(method: str, route: str, status_code: int, seconds: float) -> None:
+    """Count one answered request. Labels come from small fixed sets, so a client cannot create series: ``route``
+    is the URL's name, never the path (ids in paths), and a method outside HTTP_METHODS is ``other``."""
+    method = method if method in HTTP_METHODS else "other"
+    REQUEST_SECONDS.labels(method, route, f"{status_code // 100}xx").observe(seconds)
+
+
+def request_metrics_text() -> bytes:
+    """The request latencies of every web process (multiprocess mode), or of this one."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(_requests)
 
 
 def queue_depth(queue: str) -> int | None:
@@ -92,38 +131,47 @@ def snapshot() -> dict[str, Any]:
     }
 
 
+class _Families(Collector):
+    """A collector of metric families built once per scrape (no metric objects: in multiprocess mode those would
+    write their values to the shared directory, and the snapshot would be counted once per process)."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+def _gauge(name: str, documentation: str, labels: list[str], values: Iterable[tuple[list[str], float]]) -> Metric:
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for label_values, value in values:
+        family.add_metric(label_values, value)
+    return family
+
+
 def prometheus_text(data: dict[str, Any]) -> bytes:
-    """The snapshot in Prometheus's text format (a fresh registry per scrape: nothing accumulates here)."""
+    """The snapshot in Prometheus's text format (built per scrape: nothing accumulates here)."""
+    families = [
+        _gauge("forensics_jobs", "Jobs by kind and state", ["kind", "state"],
+               (([kind, state], n) for kind, states in data["jobs"].items() for state, n in states.items())),
+        _gauge("forensics_stuck_jobs", "Running jobs whose heartbeat is older than the stale window", ["kind"],
+               (([kind], n) for kind, n in data["stuck"].items())),
+        _gauge("forensics_queue_depth", "Messages waiting in a Celery queue (-1: the broker did not answer)",
+               ["queue"], (([queue], -1 if n is None else n) for queue, n in data["queues"].items())),
+        _gauge("forensics_oldest_waiting_seconds", "Age of the oldest analysis waiting for a detection worker", [],
+               [([], data["oldest_waiting_seconds"])]),
+        _gauge("forensics_analysis_seconds", "Upload-to-verdict time of recent analyses", ["quantile"],
+               (([q], value) for q, value in data["analysis_seconds"].items() if value is not None)),
+        _gauge("forensics_detector_seconds", "Time one detector took on one recent item", ["detector", "quantile"],
+               (([name, q], value) for name, values in data["detector_seconds"].items()
+                for q, value in values.items() if value is not None)),
+        _gauge("forensics_failed_after_retries", "Analyses failed after their worker stopped responding too often",
+               [], [([], data["failed_after_retries"])]),
+        _gauge("forensics_retried_analyses", "Analyses that finished after a worker died under them", [],
+               [([], data["retried_analyses"])]),
+    ]
     registry = CollectorRegistry()
-    jobs = Gauge("forensics_jobs", "Jobs by kind and state", ["kind", "state"], registry=registry)
-    for kind, states in data["jobs"].items():
-        for state, n in states.items():
-            jobs.labels(kind, state).set(n)
-    stuck = Gauge("forensics_stuck_jobs", "Running jobs whose heartbeat is older than the stale window", ["kind"],
-                  registry=registry)
-    for kind, n in data["stuck"].items():
-        stuck.labels(kind).set(n)
-    depth = Gauge("forensics_queue_depth", "Messages waiting in a Celery queue (-1: the broker did not answer)",
-                  ["queue"], registry=registry)
-    for queue, n in data["queues"].items():
-        depth.labels(queue).set(-1 if n is None else n)
-    Gauge("forensics_oldest_waiting_seconds", "Age of the oldest analysis waiting for a detection worker",
-          registry=registry).set(data["oldest_waiting_seconds"])
-    turnaround = Gauge("forensics_analysis_seconds", "Upload-to-verdict time of recent analyses", ["quantile"],
-                       registry=registry)
-    for q, value in data["analysis_seconds"].items():
-        if value is not None:
-            turnaround.labels(q).set(value)
-    detector = Gauge("forensics_detector_seconds", "Time one detector took on one recent item",
-                     ["detector", "quantile"], registry=registry)
-    for name, values in data["detector_seconds"].items():
-        for q, value in values.items():
-            if value is not None:
-                detector.labels(name, q).set(value)
-    Gauge("forensics_failed_after_retries", "Analyses failed after their worker stopped responding too often",
-          registry=registry).set(data["failed_after_retries"])
-    Gauge("forensics_retried_analyses", "Analyses that finished after a worker died under them",
-          registry=registry).set(data["retried_analyses"])
+    registry.register(_Families(families))
     return generate_latest(registry)
 
 
@@ -143,4 +191,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return HttpResponse("metrics need the bearer token in FORENSICS_METRICS_TOKEN (or a loopback request)\n",
                             status=403, content_type="text/plain")
-    return HttpResponse(prometheus_text(snapshot()), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(prometheus_text(snapshot()) + request_metrics_text(), content_type=CONTENT_TYPE_LATEST)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "webapp.middleware.RequestLatency",  # first: times everything below (README "Operating it": Metrics)
     "django.middleware.security.SecurityMiddleware",
     "webapp.middleware.ContentSecurityPolicy",
     "webapp.middleware.RefuseNulBytes",

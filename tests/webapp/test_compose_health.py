@@ -33,3 +33,12 @@ def test_everything_waits_for_what_it_depends_on_to_be_healthy() -> None:
     for name in (*WORKERS, "beat"):
         assert "web" in s[name]["depends_on"], name  # web applies the migrations
     assert "worker-control" in s["beat"]["depends_on"]  # the sweeps it schedules have a consumer
+
+
+def test_the_web_services_metrics_directory_is_empty_at_each_start() -> None:
+    """gunicorn's workers share their request latencies through PROMETHEUS_MULTIPROC_DIR (README "Operating it");
+    prometheus_client needs it empty when the service starts, which a tmpfs is."""
+    web = services()["web"]
+    folder = web["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    assert folder in web["tmpfs"] and "gunicorn" in web["command"]
+    assert "PROMETHEUS_MULTIPROC_DIR" not in services()["worker-cpu"].get("environment", {})  # web only

@@ -1,14 +1,22 @@
 """The operator's numbers (``webapp.operations``): jobs by state, stuck jobs, queue depth, latencies, /metrics."""
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 
 from forensics import services
 from forensics.models import Analysis, DetectorResult
-from tests.conftest import purge_broker
+from tests.conftest import REPO, database_url, purge_broker, wait_for
 from tests.support.media import jpeg_bytes
 from webapp.operations import queue_depth, snapshot
 
@@ -62,3 +70,77 @@ def test_the_operations_page_is_for_staff_only(client, tenant) -> None:
     html = page.content.decode()
     assert "Messages waiting" in html and "Jobs by state" in html and "report export" in html
     assert 'href="/operations/"' in html  # in the nav for staff
+
+
+def request_count(metrics_text: str, method: str, route: str, status: str) -> float:
+    """How many requests ``forensics_http_request_seconds`` has counted for these labels (0 before the first)."""
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name == "forensics_http_request_seconds":
+            for sample in family.samples:
+                if sample.name.endswith("_count") and sample.labels == {
+                        "method": method, "route": route, "status": status}:
+                    return sample.value
+    return 0.0
+
+
+@pytest.mark.django_db
+def test_an_api_request_is_timed_under_its_route_name(client, api, settings) -> None:
+    settings.FORENSICS_METRICS_TOKEN = ""
+
+    def count(route: str, status: str) -> float:
+        return request_count(client.get("/metrics").content.decode(), "GET", route, status)
+
+    before, missing = count("api:analyses", "2xx"), count("unmatched", "4xx")
+    assert api.get("/api/v1/analyses").status_code == 200
+    assert api.get("/api/v1/no-such-thing/42").status_code == 404
+    assert count("api:analyses", "2xx") == before + 1
+    assert count("unmatched", "4xx") == missing + 1  # a path no URL matches is one series, whatever the path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, token: str = "") -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+    except OSError:
+        return 0, ""
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_under_gunicorn_metrics_add_up_the_requests_of_every_worker_process(api_key, tmp_path) -> None:
+    """gunicorn as docker-compose.yml runs it, with PROMETHEUS_MULTIPROC_DIR: each worker process is replaced after
+    two requests (--max-requests 2), so the process answering /metrics has seen at most one of the API requests;
+    its count is all of them only if it adds up every process's numbers."""
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONPATH": str(REPO), "LOG_LEVEL": "WARNING",
+           "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "FORENSICS_METRICS_TOKEN": ""}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "webapp.wsgi", "--bind", f"127.0.0.1:{port}",
+                               "--workers", "2", "--max-requests", "2", "--log-level", "warning"], cwd=REPO, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: get(f"{base}/healthz")[0] == 200, timeout=90, what="gunicorn to answer")
+        sent = 6
+        for _ in range(sent):
+            assert get(f"{base}/api/v1/analyses", api_key)[0] == 200
+        status, text = get(f"{base}/metrics")
+        assert status == 200
+        assert request_count(text, "GET", "api:analyses", "2xx") == sent
+        assert len(list(metrics_dir.glob("histogram_*.db"))) >= 3  # at least three processes answered them
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
