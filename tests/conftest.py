@@ -108,16 +108,6 @@ def eager_celery(transactional_db) -> Iterator[None]:  # type: ignore[no-untyped
     app.conf.task_always_eager = False
 
 
-@pytest.fixture
-def job_logs(caplog):  # type: ignore[no-untyped-def]
-    """``caplog`` for what a job logs. The tasks modules are loaded first: the first load in a process runs Celery's
-    Django fixup (``django.setup()``, so the logging config), which would drop the handler caplog listens with."""
-    from webapp.celery import app
-
-    app.loader.import_default_modules()
-    return caplog
-
-
 def database_url() -> str:
     """The URL of the *test* database, for worker processes."""
     from django.db import connection

@@ -1,9 +1,10 @@
 """The Celery application; queues "cpu" (hashing, metadata, C2PA), "gpu" (models) and "control" (sweeps).
 
 One wiring for every app: ``autodiscover_tasks()`` imports each installed app's ``tasks`` module (in the worker
-when it starts, in the web process when a job is first queued); no AppConfig imports tasks. A task is a thin
-wrapper that imports its service at the top; a service queues a job by the task's name (:func:`task_named`), so
-no service imports the tasks that run it, and chaining one stage to the next is the tasks module's business.
+when it starts, in the web process when a job is first queued, without setting Django up again: see
+:func:`_import_task_modules`); no AppConfig imports tasks. A task is a thin wrapper that imports its service at the
+top; a service queues a job by the task's name (:func:`task_named`), so no service imports the tasks that run it,
+and chaining one stage to the next is the tasks module's business.
 """
 import os
 import threading
@@ -29,5 +30,19 @@ def task_named(name: str) -> Task:
     """
     with _loading_tasks:
         if name not in app.tasks:
-            app.loader.import_default_modules()
+            _import_task_modules()
         return app.tasks[name]
+
+
+def _import_task_modules() -> None:
+    """Import what a worker imports at its start (every installed app's tasks module, then ``CELERY_IMPORTS``), in a
+    process whose Django is already set up.
+
+    Not ``app.loader.import_default_modules()``: the ``import_modules`` signal it sends runs Celery's Django fixup,
+    which is for a worker starting before Django: it calls ``django.setup()`` again (re-applying ``LOGGING``, which
+    drops every handler added since, a test's log capture included) and runs Django's system checks, all inside the
+    first request that queues a job. Autodiscovery forced here imports the same modules the signal would.
+    """
+    app.autodiscover_tasks(force=True)
+    for module in app.loader.default_modules:
+        app.loader.import_task_module(module)

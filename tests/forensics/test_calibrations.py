@@ -175,7 +175,7 @@ def test_a_calibration_whose_worker_died_is_requeued_then_given_up(actor, tmp_pa
 
 
 def test_a_calibration_whose_detector_raises_fails_with_the_reason_and_a_logged_traceback(
-        actor, tmp_path, small_sets, job_logs) -> None:
+        actor, tmp_path, small_sets, caplog) -> None:
     from detectors.base import Detector, MediaType
     from detectors.registry import register_detector, unregister_detector
 
@@ -196,6 +196,6 @@ def test_a_calibration_whose_detector_raises_fails_with_the_reason_and_a_logged_
     assert calibration.error == "RuntimeError: weights file missing: x.safetensors"  # no server path
     failed = AuditEvent.objects.get(action="calibration.failed", payload__calibration_id=str(calibration.id))
     assert failed.payload["error"] == calibration.error
-    raised = raised_record(job_logs, calibration)
+    raised = raised_record(caplog, calibration)
     assert raised.stage == "scoring with test-brightness"  # the last beat before test-broken raised
     assert "/models/x.safetensors" in str(raised.exc_info[1])

@@ -56,7 +56,7 @@ def test_video_gets_container_metadata(actor) -> None:
     assert analysis.verdict == "inconclusive"  # no video detector registered in tests
 
 
-def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor, job_logs) -> None:
+def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor, caplog) -> None:
     """The reason is recorded for people (without the server's paths); the traceback is logged."""
     @register_detector
     class Broken(Detector):
@@ -75,7 +75,7 @@ def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor, job_logs
     assert analysis.state == "failed"
     assert analysis.error == "RuntimeError: weights file missing: x.safetensors"
     assert AuditEvent.objects.filter(analysis_id=str(analysis.id), action="analysis.failed").exists()
-    raised = raised_record(job_logs, analysis)  # logged by webapp.job_lifecycle.fail, as for every job kind
+    raised = raised_record(caplog, analysis)  # logged by webapp.job_lifecycle.fail, as for every job kind
     assert raised.stage == "running test-broken" and raised.reason == analysis.error
     assert "/models/x.safetensors" in str(raised.exc_info[1])  # the log keeps it all
 

@@ -173,7 +173,7 @@ def test_a_killed_worker_s_job_out_of_attempts_fails_with_the_reason_and_its_spe
     assert verify_chain(actor.tenant).ok
 
 
-def test_a_job_that_raises_fails_with_the_reason_and_a_logged_traceback(actor, dataset_zip, job_logs) -> None:
+def test_a_job_that_raises_fails_with_the_reason_and_a_logged_traceback(actor, dataset_zip, caplog) -> None:
     """Its stored dataset is gone (a storage fault): failed with a reason that names no server directory, the
     reservation released (no DP step was taken), and the traceback logged once, by the life cycle."""
     dataset = upload_dataset(actor, dataset_zip)
@@ -186,5 +186,5 @@ def test_a_job_that_raises_fails_with_the_reason_and_a_logged_traceback(actor, d
     assert str(stored.parent) not in job.error
     failed = AuditEvent.objects.get(action="privacy.job_failed", payload__job_id=str(job.id))
     assert failed.payload["error"] == job.error and failed.payload["budget_released"] is True
-    raised = raised_record(job_logs, job)
+    raised = raised_record(caplog, job)
     assert raised.stage == "loading" and str(stored) in str(raised.exc_info[1])  # the log keeps the path

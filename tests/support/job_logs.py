@@ -9,7 +9,8 @@ import pytest
 
 def raised_record(caplog: pytest.LogCaptureFixture, job: Any) -> logging.LogRecord:
     """The one ``job raised`` record for ``job`` (refreshed from the database first), checked for the traceback and
-    the fields an operator searches by. ``caplog``: the ``job_logs`` fixture (tests/conftest.py)."""
+    the fields an operator searches by. ``caplog``: pytest's, with nothing loaded first: a
+    process's first task lookup leaves Django's logging config, and so caplog's handler, as it is (``task_named``)."""
     job.refresh_from_db()
     records = [r for r in caplog.records
                if r.name == "webapp.job_lifecycle" and r.getMessage() == "job raised" and getattr(r, "job", None) == str(job.pk)]

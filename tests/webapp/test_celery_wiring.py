@@ -141,3 +141,34 @@ def test_concurrent_first_sends_in_a_fresh_web_process_all_find_the_task() -> No
     done = subprocess.run([sys.executable, "-c", CONCURRENT_FIRST_SENDS], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+FIRST_LOOKUP_AFTER_SETUP = """
+import logging, django
+from django.core import checks
+django.setup()
+checks_run = []
+@checks.register()
+def record(app_configs, **kwargs):
+    checks_run.append(1)
+    return []
+kept = logging.NullHandler()
+logging.getLogger().addHandler(kept)
+from webapp.celery import app, task_named
+task_named("forensics.tasks.run_provenance_stage")
+assert kept in logging.getLogger().handlers, "django.setup() ran again: LOGGING re-applied, the handler dropped"
+assert not checks_run, "Django's system checks ran inside the lookup"
+missing = {"privacy.tasks.run_private_finetune", "provenance.tasks.run_report_export",
+           "webapp.webhooks.tasks.deliver_webhook"} - set(app.tasks)
+assert not missing, f"tasks modules left unloaded: {missing}"
+"""
+
+
+def test_the_first_lookup_in_a_set_up_process_leaves_django_as_it_is() -> None:
+    """A web process is set up before its first request: the lookup that loads the tasks modules there must not
+    set Django up again (Celery's Django fixup does, for a worker starting before Django): that re-applied
+    ``LOGGING``, dropping every handler added since, and ran the system checks inside the request."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "webapp.settings", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", FIRST_LOOKUP_AFTER_SETUP], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
