@@ -28,8 +28,28 @@ from webapp.accounts.tenancy import Actor
 HOLDOUT_SEED = 0  # the split is a property of the dataset: every job on it trains and evaluates on the same halves
 
 
+class StoredDatasetMissing(DatasetError):
+    """The dataset's stored zip is gone from the service's storage: a storage fault, not a fault of the upload.
+
+    Its own type (a job's public reason starts with it) and message, because a read of the missing file is refused
+    as an unreadable upload ("upload a .zip of real/ and fake/ folders"), which sends the user to fix an archive
+    that was fine. A ``DatasetError`` still, so every caller that presents one says what to do instead of a 500.
+    The message names no server path; the traceback (the ``FileNotFoundError`` it comes from) keeps it for the log.
+    """
+
+    def __init__(self, dataset: PrivateDataset) -> None:
+        super().__init__(f"the stored zip of dataset {dataset.name!r} ({dataset.id}) is missing from the service's "
+                         "storage: upload the dataset again, or ask the operator to restore it")
+
+
 def zip_path(dataset: PrivateDataset) -> Path:
-    return Path(settings.MEDIA_ROOT) / dataset.storage_path
+    """The dataset's stored zip, which every reader of it goes through: a missing file is StoredDatasetMissing."""
+    path = Path(settings.MEDIA_ROOT) / dataset.storage_path
+    try:
+        path.stat()
+    except FileNotFoundError as exc:
+        raise StoredDatasetMissing(dataset) from exc
+    return path
 
 
 def inspect(path: Path) -> list[LabelledImage]:
