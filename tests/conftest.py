@@ -200,6 +200,20 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.25, what: str
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def wait_until_stale(job, stale_after: float, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until a sweep would take ``job`` (a ``LifecycleJob``) for a dead worker's: still ``running``, its
+    heartbeat older than ``stale_after`` seconds: the sweep's own test (``webapp.job_lifecycle.sweep``) on the
+    clock it reads. Polled with a deadline, where a sleep would guess the window plus a margin."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    model = type(job)
+    wait_for(lambda: model.objects.filter(pk=job.pk, state="running",
+                                          heartbeat_at__lt=timezone.now() - timedelta(seconds=stale_after)).exists(),
+             timeout=timeout, what=f"the heartbeat of {model.__name__} {job.pk} to go stale")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_stray_connections(request):  # type: ignore[no-untyped-def]
     """Worker processes and the live server may still hold a connection to the

@@ -2,6 +2,8 @@
 
 - Nothing time-dependent is computed at import or collection time (a webhook signature made while pytest
   collects is already minutes old when a long run reaches the test: ``sign(...)``, ``time.time()``).
+- No fixed sleeps: a ``sleep(...)`` belongs inside a ``while`` loop that polls a condition up to a deadline
+  (``tests.conftest.wait_for``, ``wait_until_stale``); a sleep sized for this machine is too short on a busier one.
 - Browser tests never assert a snapshot of the page (``assert locator.is_visible()``): the page may not have
   caught up yet; Playwright's ``expect(...)`` waits for it.
 """
@@ -65,6 +67,28 @@ def test_nothing_time_dependent_runs_at_collection() -> None:
         visitor.visit(ast.parse(path.read_text(encoding="utf-8")))
         offenders += [f"{path.relative_to(TESTS)}:{line} {name}()" for line, name in visitor.found]
     assert not offenders, "computed at import/collection time; move it into the test: " + ", ".join(offenders)
+
+
+def _fixed_sleeps(tree: ast.AST) -> list[int]:
+    """Lines of ``sleep(...)`` calls with no ``while`` loop around them."""
+    found: list[int] = []
+
+    def visit(node: ast.AST, in_loop: bool) -> None:
+        if isinstance(node, ast.Call) and _name(node) == "sleep" and not in_loop:
+            found.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_loop or isinstance(node, ast.While))
+
+    visit(tree, False)
+    return found
+
+
+def test_no_fixed_sleeps() -> None:
+    offenders = []
+    for path in _sources():
+        offenders += [f"{path.relative_to(TESTS)}:{line}" for line in _fixed_sleeps(ast.parse(path.read_text("utf-8")))]
+    assert not offenders, "poll the condition with a deadline (tests.conftest.wait_for) instead of: " + ", ".join(
+        offenders)
 
 
 def test_browser_assertions_wait_instead_of_snapshotting() -> None:

@@ -1,11 +1,10 @@
 """Upload -> queue -> a real worker process -> result, on the configured database and broker."""
-import time
 
 import pytest
 
 from forensics.models import Analysis
 from provenance.audit import verify_chain
-from tests.conftest import wait_for
+from tests.conftest import wait_for, wait_until_stale
 from tests.support.media import jpeg_bytes
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -43,7 +42,7 @@ def test_a_job_survives_its_worker_being_killed(worker_factory, api, tenant, tmp
     first.kill()
     assert state_of(analysis_id) == "running"
 
-    time.sleep(float(stale_after) + 1)  # let the heartbeat go stale
+    wait_until_stale(Analysis.objects.get(pk=analysis_id), float(stale_after))
     (gate / "open").touch()
     worker_factory(env)
     wait_for(lambda: state_of(analysis_id) in ("done", "failed"), what="the second worker to finish the job")
@@ -141,7 +140,7 @@ def test_a_calibration_survives_its_worker_being_killed(worker_factory, actor, t
     calibration.refresh_from_db()
     assert (calibration.state, calibration.attempts) == ("running", 1)
 
-    time.sleep(float(stale_after) + 1)  # let the heartbeat go stale
+    wait_until_stale(calibration, float(stale_after))
     (gate / "open").touch()
     worker_factory(env)
     wait_for(lambda: Calibration.objects.get(pk=calibration.pk).state not in ("queued", "running"),

@@ -1,7 +1,6 @@
 """A private fine-tuning job end to end on CPU, its recovery after a killed worker, and the stale-job sweep."""
 from __future__ import annotations
 
-import time
 import traceback
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from privacy.models import BudgetLedgerEntry, PrivateFinetuneJob, TenantDetector
 from privacy.recovery import recover_stale_private_jobs
 from provenance.audit import verify_chain
 from provenance.models import AuditEvent
-from tests.conftest import TEST_PLUGINS, wait_for
+from tests.conftest import TEST_PLUGINS, wait_for, wait_until_stale
 from tests.support.job_logs import raised_record
 from tests.support.privacy_fixtures import upload_dataset
 
@@ -102,7 +101,7 @@ def test_a_killed_worker_s_job_resumes_from_its_checkpoint_without_a_second_rese
     job.refresh_from_db()
     assert job.state == "running" and job.progress["epoch"] == 1 and job.progress["dp_steps"] == 3
 
-    time.sleep(3)  # let the heartbeat go stale
+    wait_until_stale(job, 2)  # FORENSICS_STALE_AFTER_SECONDS in the workers
     (gate / "open").touch()
     worker_factory(env)
     wait_for(lambda: PrivateFinetuneJob.objects.get(pk=job.pk).state in ("done", "failed"), timeout=240,
@@ -161,7 +160,7 @@ def test_a_killed_worker_s_job_out_of_attempts_fails_with_the_reason_and_its_spe
     first = worker_factory(env)
     wait_for(lambda: any(gate.glob("paused-*")), timeout=180, what="the first worker to finish epoch 1")
     first.kill()
-    time.sleep(3)  # let the heartbeat go stale
+    wait_until_stale(job, 2)  # FORENSICS_STALE_AFTER_SECONDS in the workers
     worker_factory(env)  # its start-up sweep gives up on the job
     wait_for(lambda: PrivateFinetuneJob.objects.get(pk=job.pk).state == "failed", timeout=60,
              what="the sweep to give up on the job")

@@ -2,12 +2,11 @@
 the reason once it is out of attempts. On the configured database and broker (both passes of scripts/test.sh)."""
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import wait_for, wait_until_stale
 from webapp.accounts.tenancy import system_actor
 from webapp.reporting.exports import request_export
 from webapp.reporting.models import ReportExport
@@ -34,7 +33,7 @@ def killed_mid_export(worker_factory, tenant, gate, env):  # type: ignore[no-unt
     first.kill()
     job.refresh_from_db()
     assert (job.state, job.attempts) == ("running", 1)
-    time.sleep(STALE_AFTER + 1)  # let the heartbeat go stale
+    wait_until_stale(job, STALE_AFTER)
     return job
 
 
