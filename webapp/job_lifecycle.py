@@ -3,8 +3,8 @@
 A job row is claimed atomically (``queued`` -> ``running``, or back from ``running`` when the broker redelivers
 a message after a worker died), heartbeats while it works (its progress writes are the heartbeat), and ends
 ``done`` or ``failed`` with a reason. A run that raises ends through ``fail``, the one place that logs a job's
-traceback (with its kind, id, stage and attempt) and records a reason without server paths. A job that hands itself to another queue (an analysis after its
-provenance stage, waiting for a detection worker) is ``waiting``: never swept as a crash; the worker that
+traceback (with its kind, id, stage and attempt) and records a reason without server paths. A job that hands
+itself to another queue (an analysis after its provenance stage, waiting for a detection worker) is ``waiting``: never swept as a crash; the worker that
 takes it ``resume``s it without counting an attempt. ``sweep`` finds what crashed workers and lost messages
 left behind: a running job whose heartbeat is older than ``FORENSICS_STALE_AFTER_SECONDS`` goes back to the
 queue (and is failed with the reason after ``FORENSICS_MAX_ATTEMPTS``); a queued job that was never started
