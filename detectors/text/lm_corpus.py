@@ -48,6 +48,12 @@ def training_corpus(text_dir: Path = SHARED_TEXT_DIR, chat_dir: Path = SHARED_CH
     return out
 
 
+def corpus_of(text: LabelledText) -> str:
+    """Which training corpus a text comes from; its domain says it (only human-vs-llm-text has five generators'
+    continuations of each human text)."""
+    return "human-vs-llm-text" if text.domain in MANY_MACHINE_DOMAINS else "m4-llama2-chat"
+
+
 def scoring_order(texts: list[LabelledText]) -> list[LabelledText]:
     """Scarce texts first (every human text and every chat-model text), then the rest round-robin over
     (domain, generator), so that a scoring run stopped early still leaves a balanced training set."""

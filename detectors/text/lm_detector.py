@@ -86,7 +86,7 @@ class LMFeatureTextDetector(Detector):
     """
 
     name = "text-lm-features"
-    version = "1.1"
+    version = "1.2"
     media_types = frozenset({MediaType.TEXT})
 
     def __init__(self, models_dir: Path | None = None, device: str = "cpu", weights: str | Path | None = None,

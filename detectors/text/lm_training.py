@@ -4,9 +4,10 @@ The recipe behind the shipped weights:
 1. Score every text of the training corpus (detectors/text/lm_corpus.py)
    with the scoring LM once, kept on disk (detectors/text/stats_cache.py).
 2. Split by group (60/20/20). Fit the unigram/trigram models on the TRAIN
-   split's human texts, the logistic regression on TRAIN (each domain and
-   class weighted equally, so 400 chat-model texts are not drowned by 4,000
-   continuations), Platt scaling and the 1%-FPR threshold on CALIB.
+   split's human texts, the logistic regression on TRAIN (each corpus and
+   class weighted equally, shared by the corpus's domains, so 400 chat-model
+   texts are not drowned by 4,000 continuations), Platt scaling and the
+   1%-FPR threshold on CALIB.
 3. Report on TEST: overall, per domain, per generator, by length. Then the
    held-out figures that say what happens on text the model never saw:
    leave-one-generator-out and leave-one-domain-out, each a model retrained
@@ -37,7 +38,7 @@ from detectors.text.data import (
     LabelledText,
     split_of,
 )
-from detectors.text.lm_corpus import scoring_order, training_corpus
+from detectors.text.lm_corpus import corpus_of, scoring_order, training_corpus
 from detectors.text.lm_features import FEATURE_NAMES, feature_vector
 from detectors.text.lm_model import WEIGHTS_NAME, LMFeatureModel, fit_logistic
 from detectors.text.ngram import NGramModel
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "var" / "text-lm-stats"
 REPRODUCE = "python -m detectors.text train-lm-features --out detectors/weights"
-VERSION = "1.1"
+VERSION = "1.2"
 DEFAULT_MIN_TOKENS = 64
 # Strong L2 on standardised features: it raised every held-out AUROC in the comparison of 1e-3..1e-1.
 L2 = 0.1
@@ -80,10 +81,19 @@ def load_scored(cache: StatsCache, texts: Sequence[LabelledText], min_tokens: in
     return out
 
 
-def equal_bucket_weights(items: Sequence[Scored]) -> np.ndarray:
-    """Sample weights giving every (domain, label) bucket the same total weight."""
-    counts = Counter((s.text.domain, s.text.label) for s in items)
-    return np.array([1.0 / counts[(s.text.domain, s.text.label)] for s in items])
+def equal_corpus_weights(items: Sequence[Scored]) -> np.ndarray:
+    """Sample weights giving each corpus the same total weight per class, shared equally by its domains.
+
+    The two corpora are two kinds of machine text: base models continuing a text (two domains) and a chat
+    model answering a prompt (four domains). Weighting every (domain, class) equally gave the chat model two
+    thirds of the machine weight; weighting the corpora equally raised every held-out figure (measured on the
+    same cached texts: GPT-NeoX left out 0.831 -> 0.837, SQuAD left out 0.822 -> 0.842, Llama-2-chat left out
+    0.956 -> 0.972), and still keeps 400 chat-model texts from being drowned by 4,000 continuations.
+    """
+    buckets = Counter((corpus_of(s.text), s.text.domain, s.text.label) for s in items)
+    domains = Counter((corpus, label) for corpus, _, label in buckets)
+    keys = [(corpus_of(s.text), s.text.domain, s.text.label) for s in items]
+    return np.array([1.0 / (buckets[key] * domains[(key[0], key[2])]) for key in keys])
 
 
 def features_of(items: Sequence[Scored], ngram: NGramModel) -> np.ndarray:
@@ -101,7 +111,7 @@ def fit_model(train: Sequence[Scored], calib: Sequence[Scored], vocab: int, l2: 
     ngram = NGramModel.fit([s.stats.ids for s in train if s.text.label == HUMAN], vocab)
     x = features_of(train, ngram)
     mean, std = x.mean(0), x.std(0) + 1e-9
-    weight, bias = fit_logistic((x - mean) / std, labels_of(train), equal_bucket_weights(train), l2=l2)
+    weight, bias = fit_logistic((x - mean) / std, labels_of(train), equal_corpus_weights(train), l2=l2)
     model = LMFeatureModel(ngram, weight, bias, mean, std)
     model.calibration = fit_platt(model.logits(features_of(calib, ngram)), labels_of(calib), target_fpr=target_fpr)
     return model
@@ -255,7 +265,7 @@ def train_and_save(out_dir: Path = DEFAULT_MODELS_DIR, cache_dir: Path = DEFAULT
                    "pretrained LM (SmolLM2-135M-Instruct: log-probability, entropy, rank, Fast-DetectGPT analytic "
                    f"discrepancy; the logit lens at layer {LENS_LAYER} as a weaker second view, Binoculars-style) and "
                    "unigram/trigram models of human text, plus stylometry; L2 logistic "
-                   "regression (each domain x class weighted equally), Platt scaling, threshold at 1% FPR"),
+                   "regression (each corpus x class weighted equally, shared equally by its domains), Platt scaling, threshold at 1% FPR"),
         "scoring_lm": lm.card,
         "scoring_lm_vocab": vocab,
         "max_tokens": max_tokens,

@@ -9,7 +9,7 @@ import torch
 from detectors.text.data import HUMAN, MACHINE, LabelledText, shared_opening, without_shared_openings
 from detectors.text.lm_features import FEATURE_NAMES, TOKEN_QUANTITIES, feature_vector, token_contributions
 from detectors.text.lm_model import fit_logistic
-from detectors.text.lm_training import metrics
+from detectors.text.lm_training import Scored, equal_corpus_weights, metrics
 from detectors.text.ngram import NGramModel
 from detectors.text.normalize import normalise
 from detectors.text.scoring_lm import TokenStats, next_token_statistics
@@ -115,6 +115,24 @@ def test_the_logistic_regression_learns_a_planted_signal() -> None:
     y = (x[:, 2] + 0.2 * rng.normal(size=400) > 0).astype(float)
     weight, _ = fit_logistic(x, y, l2=1e-4)
     assert np.argmax(np.abs(weight)) == 2 and weight[2] > 0
+
+
+def test_each_corpus_and_class_weighs_the_same_shared_equally_by_its_domains() -> None:
+    counts = {("squad", HUMAN): 3, ("squad", MACHINE): 30, ("writing", MACHINE): 10, ("arxiv", HUMAN): 2,
+              ("arxiv", MACHINE): 4, ("wikihow", MACHINE): 1, ("reddit", MACHINE): 5}
+    items = [Scored(LabelledText("x", label, "s", "g", domain), None)  # type: ignore[arg-type]
+             for (domain, label), n in counts.items() for _ in range(n)]
+    weights = equal_corpus_weights(items)
+
+    def total(domains: set[str], label: int) -> float:
+        return float(sum(w for s, w in zip(items, weights) if s.text.domain in domains and s.text.label == label))
+
+    base_models, chat = {"squad", "writing"}, {"arxiv", "wikihow", "reddit"}
+    for label in (HUMAN, MACHINE):
+        assert total(base_models, label) == pytest.approx(1.0)
+        assert total(chat, label) == pytest.approx(1.0)
+    assert total({"squad"}, MACHINE) == pytest.approx(total({"writing"}, MACHINE)) == pytest.approx(0.5)
+    assert total({"wikihow"}, MACHINE) == pytest.approx(total({"reddit"}, MACHINE)) == pytest.approx(1 / 3)
 
 
 def test_metrics_warn_when_few_human_texts_make_the_1pct_fpr_row_degenerate() -> None:
