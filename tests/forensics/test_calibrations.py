@@ -18,6 +18,7 @@ from forensics.operating_point_use import active_calibration, apply_operating_po
 from forensics.reviews import record_review
 from provenance.audit import verify_chain
 from provenance.models import AuditEvent
+from tests.support.detectors import raising_detector
 from tests.support.job_logs import raised_record
 from tests.support.media import gray_png
 from webapp.accounts.tenancy import Actor, system_actor
@@ -176,22 +177,8 @@ def test_a_calibration_whose_worker_died_is_requeued_then_given_up(actor, tmp_pa
 
 def test_a_calibration_whose_detector_raises_fails_with_the_reason_and_a_logged_traceback(
         actor, tmp_path, small_sets, caplog) -> None:
-    from detectors.base import Detector, MediaType
-    from detectors.registry import register_detector, unregister_detector
-
-    @register_detector
-    class Broken(Detector):
-        name = "test-broken"
-        version = "0"
-        media_types = frozenset({MediaType.IMAGE})
-
-        def predict(self, batch):  # type: ignore[no-untyped-def]
-            raise RuntimeError("weights file missing: /models/x.safetensors")
-
-    try:
+    with raising_detector("weights file missing: /models/x.safetensors"):
         calibration = calibrate(actor, tmp_path, list(np.linspace(0.1, 0.5, 40)))
-    finally:
-        unregister_detector("test-broken")
     assert calibration.state == "failed"
     assert calibration.error == "RuntimeError: weights file missing: x.safetensors"  # no server path
     failed = AuditEvent.objects.get(action="calibration.failed", payload__calibration_id=str(calibration.id))

@@ -7,6 +7,7 @@ from forensics import services
 from forensics.models import Analysis, DetectorResult
 from provenance.audit import verify_chain
 from provenance.models import AuditEvent
+from tests.support.detectors import raising_detector
 from tests.support.job_logs import raised_record
 from tests.support.media import XMP_AI, jpeg_bytes, mp4_bytes, noise_image
 
@@ -58,19 +59,8 @@ def test_video_gets_container_metadata(actor) -> None:
 
 def test_a_crashing_detector_ends_the_job_failed_with_the_reason(actor, caplog) -> None:
     """The reason is recorded for people (without the server's paths); the traceback is logged."""
-    @register_detector
-    class Broken(Detector):
-        name = "test-broken"
-        version = "0"
-        media_types = frozenset({MediaType.IMAGE})
-
-        def predict(self, batch):  # type: ignore[no-untyped-def]
-            raise RuntimeError("weights file missing: /models/x.safetensors")
-
-    try:
+    with raising_detector("weights file missing: /models/x.safetensors"):
         analysis = services.submit_chunks(actor, [jpeg_bytes(seed=9)])
-    finally:
-        unregister_detector("test-broken")
     analysis.refresh_from_db()
     assert analysis.state == "failed"
     assert analysis.error == "RuntimeError: weights file missing: x.safetensors"
@@ -141,17 +131,8 @@ def test_listeners_hear_once_about_a_finished_and_a_failed_analysis(actor) -> No
     try:
         done = services.submit_chunks(actor, [jpeg_bytes(seed=2)], original_name="a.jpg")
 
-        @register_detector
-        class Broken(Detector):
-            name, version, media_types = "test-broken-2", "0", frozenset({MediaType.IMAGE})
-
-            def predict(self, batch):  # type: ignore[no-untyped-def]
-                raise RuntimeError("model exploded")
-
-        try:
+        with raising_detector("model exploded", name="test-broken-2"):
             failed = services.submit_chunks(actor, [jpeg_bytes(seed=3)], original_name="b.jpg")
-        finally:
-            unregister_detector("test-broken-2")
     finally:
         analysis_finished.disconnect(listener)
         analysis_finished.disconnect(broken_listener)

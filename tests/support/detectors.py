@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from PIL import Image
 
 from detectors.base import Detector, Finding, FindingLabel, MediaInput, MediaType
 from detectors.explain import to_png
-from detectors.registry import register_detector
+from detectors.registry import register_detector, unregister_detector
 
 
 @register_detector
@@ -147,3 +148,23 @@ class TimelineDetector(Detector):
                                reason=EVIDENCE_ONLY, evidence={"timeline": frames},
                                artifacts={"timeline": picture}))
         return out
+
+
+@contextmanager
+def raising_detector(message: str, name: str = "test-broken") -> Iterator[str]:
+    """While inside, an image detector ``name`` is registered whose every prediction raises RuntimeError(message):
+    how a job meets a crashing model (a missing weights file, an exploded forward pass)."""
+
+    class Raising(Detector):
+        version = "0"
+        media_types = frozenset({MediaType.IMAGE})
+
+        def predict(self, batch: Sequence[MediaInput]) -> list[Finding]:
+            raise RuntimeError(message)
+
+    Raising.name = name
+    register_detector(Raising)
+    try:
+        yield name
+    finally:
+        unregister_detector(name)
