@@ -9,6 +9,7 @@ The evidence spans are the tokens whose probabilities drove the score.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,15 +44,17 @@ QUANTITY_LABELS = {
     "trigram": "token probability under a trigram model of human writing",
     "lm_minus_trigram": "pretrained LM vs trigram model of human writing",
     "lm_minus_unigram": "pretrained LM vs word frequencies of human writing",
-    "lens_logprob": "token log-probability at an earlier layer of the pretrained LM (logit lens)",
-    "lens_entropy": "the earlier layer's next-token uncertainty (logit lens)",
-    "lens_cross_entropy": "distance between the earlier layer's guess and the LM's final prediction",
-    "lm_minus_lens": "pretrained LM vs its own earlier layer",
 }
+# Per lens layer (the layer number is put in): detectors/text/lm_features.py names them lens<L>_<quantity>.
+LENS_LABELS = {
+    "logprob": "token log-probability at layer {layer} of the pretrained LM (logit lens)",
+    "entropy": "layer {layer}'s next-token uncertainty (logit lens)",
+    "cross_entropy": "distance between layer {layer}'s guess and the LM's final prediction",
+}
+LENS_NAME = re.compile(r"(?:lm_minus_)?lens(\d+)_?(\w*)")
 WHOLE_TEXT_LABELS = {
     "fast_detectgpt": "Fast-DetectGPT sampling discrepancy of the whole text",
     "surprise_over_entropy": "surprise relative to the LM's expected surprise (Binoculars-like)",
-    "surprise_over_lens_cross_entropy": "surprise relative to the earlier layer's view of the LM (Binoculars-like)",
     "log_tokens": "length of the text",
 }
 
@@ -60,10 +63,13 @@ def feature_label(name: str) -> str:
     """``std:trigram`` -> "spread of token probability under a trigram model of human writing"."""
     if name in WHOLE_TEXT_LABELS:
         return WHOLE_TEXT_LABELS[name]
+    if name.startswith("surprise_over_lens"):
+        layer = LENS_NAME.fullmatch(name.removeprefix("surprise_over_").removesuffix("_cross_entropy"))
+        return f"surprise relative to layer {layer.group(1) if layer else '?'}'s view of the LM (Binoculars-like)"
     kind, _, quantity = name.partition(":")
     if kind == "style":
         return "style: " + quantity.replace("_", " ")
-    what = QUANTITY_LABELS.get(quantity, quantity)
+    what = QUANTITY_LABELS.get(quantity) or _lens_label(quantity)
     if kind == "mean":
         return ("share of " if quantity.startswith("top") else "mean ") + what
     if kind == "std":
@@ -73,6 +79,15 @@ def feature_label(name: str) -> str:
     if kind.startswith("window"):
         return ("most" if kind.endswith("max") else "least") + " machine-like 32-token stretch: " + what
     return name
+
+
+def _lens_label(quantity: str) -> str:
+    match = LENS_NAME.fullmatch(quantity)
+    if match is None:
+        return quantity
+    if quantity.startswith("lm_minus_"):
+        return f"pretrained LM vs its own layer {match.group(1)}"
+    return LENS_LABELS.get(match.group(2), quantity).format(layer=match.group(1))
 
 
 @register_detector

@@ -3,7 +3,7 @@
 Per scored token we have, from one forward pass of the scoring LM
 (SmolLM2): the log-probability of the token, the entropy and second moment
 of the next-token distribution and the token's rank, and the same token
-under the logit lens of an earlier layer (a weaker model for free); and from n-gram models
+under the logit lens of earlier layers (weaker models for free); and from n-gram models
 of human text: its unigram and trigram log-probabilities. A text becomes
 a fixed vector of aggregates over its tokens: means, spreads and quantiles,
 differences between the LMs (machine text is far likelier under a strong LM
@@ -22,7 +22,7 @@ import numpy as np
 
 from detectors.text.features import STYLE_NAMES, style_vector, tokenize
 from detectors.text.ngram import NGramModel
-from detectors.text.scoring_lm import TokenStats
+from detectors.text.scoring_lm import LENS_LAYERS, TokenStats
 
 # Per-token quantities whose means are features (and whose shares make the evidence).
 TOKEN_QUANTITIES = (
@@ -34,9 +34,9 @@ TOKEN_QUANTITIES = (
     "top10",
     "unigram",  # log p under the unigram model of human text
     "trigram",  # log p under the trigram model of human text
-    "lens_logprob",  # log p(token) under the logit lens at an earlier layer of the scoring LM
-    "lens_entropy",  # entropy of that lens distribution
-    "lens_cross_entropy",  # -sum p_final log p_lens: how far the early guess is from the final prediction
+    # Per lens layer L: log p(token) under the logit lens at layer L of the scoring LM, that distribution's
+    # entropy, and -sum p_final log p_lens (how far the early guess is from the final prediction).
+    *(f"lens{layer}_{name}" for layer in LENS_LAYERS for name in ("logprob", "entropy", "cross_entropy")),
 )
 # Differences between the LMs are linear in the means above, so only their spread is a feature of its own
 # (their means would only let the classifier spread one weight over collinear copies).
@@ -47,8 +47,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "std:entropy", "std:discrepancy", "std:trigram", "std:lm_minus_trigram", "std:lm_minus_unigram",
     "fast_detectgpt",  # sum of discrepancies / sqrt(sum of variances)
     "surprise_over_entropy",  # mean(-log p) / mean(entropy): a one-model Binoculars ratio
-    "surprise_over_lens_cross_entropy",  # Binoculars with the logit lens as the second model
-    "std:lm_minus_lens",
+    # Binoculars with each lens layer as the second model, and the spread of the LM's gain over that layer.
+    *(name for layer in LENS_LAYERS
+      for name in (f"surprise_over_lens{layer}_cross_entropy", f"std:lm_minus_lens{layer}")),
     f"window{WINDOW}_min:discrepancy", f"window{WINDOW}_max:discrepancy",
     "log_tokens",
     *(f"style:{name}" for name in STYLE_NAMES),
@@ -69,9 +70,11 @@ def token_quantities(stats: TokenStats, ngram: NGramModel) -> dict[str, np.ndarr
         "top10": (stats.rank <= 10).astype(np.float64),
         "unigram": unigram,
         "trigram": trigram,
-        "lens_logprob": stats.lens_logprob.astype(np.float64),
-        "lens_entropy": stats.lens_entropy.astype(np.float64),
-        "lens_cross_entropy": stats.lens_cross_entropy.astype(np.float64),
+    } | {
+        f"lens{layer}_{name}": values[row].astype(np.float64)
+        for row, layer in enumerate(LENS_LAYERS)
+        for name, values in (("logprob", stats.lens_logprob), ("entropy", stats.lens_entropy),
+                             ("cross_entropy", stats.lens_cross_entropy))
     }
 
 
@@ -95,8 +98,9 @@ def feature_vector(stats: TokenStats, ngram: NGramModel, text: str) -> np.ndarra
         (logprob - q["unigram"]).std(),
         q["discrepancy"].sum() / np.sqrt(max(variance.sum(), 1e-9)),
         (-logprob).mean() / max(q["entropy"].mean(), 1e-6),
-        (-logprob).mean() / max(q["lens_cross_entropy"].mean(), 1e-6),
-        (logprob - q["lens_logprob"]).std(),
+        *(value for layer in LENS_LAYERS for value in (
+            (-logprob).mean() / max(q[f"lens{layer}_cross_entropy"].mean(), 1e-6),
+            (logprob - q[f"lens{layer}_logprob"]).std())),
         windows.min(), windows.max(),
         np.log(len(logprob)),
         *style_vector(text, tokenize(text)),

@@ -54,13 +54,16 @@ START_TOKEN = "<|endoftext|>"
 COMPUTE_DTYPE = torch.bfloat16
 DEFAULT_MAX_TOKENS = 256
 RESULT_CACHE_SIZE = 256
-# The logit lens: the final norm and output head applied to this layer's hidden state (of 30 in SmolLM2-135M)
-# give a weaker model's next-token distribution from the same forward pass. How far the text's tokens are
-# predicted by the full model beyond that early guess is a second "observer" view, in the spirit of
-# Binoculars' two models; a probe on SQuAD/WritingPrompts continuations picked layer 26 of 6..26.
-LENS_LAYER = 26
+# The logit lens: the final norm and output head applied to an earlier layer's hidden state (of 30 in
+# SmolLM2-135M) give a weaker model's next-token distribution from the same forward pass. How far the text's
+# tokens are predicted by the full model beyond that early guess is a second "observer" view, in the spirit of
+# Binoculars' two models. A probe on SQuAD/WritingPrompts continuations picked layer 26 of 6..26; adding
+# layers 18 and 22 raised text-lm-features' weakest held-out rows by about 0.005 (GPT-NeoX and OPT left out,
+# SQuAD left out); each lens layer's output head and softmax statistics cost about half a forward pass, so
+# they halved the batched throughput on 2 CPU cores (make bench: ~5.4 -> ~2.8 texts/s).
+LENS_LAYERS = (18, 22, 26)
 # Bumped whenever TokenStats gains a field, so a statistics cache on disk is never read without it.
-STATS_FORMAT = 2
+STATS_FORMAT = 3
 
 
 def packaged_gguf() -> Path:
@@ -138,9 +141,9 @@ class TokenStats:
     n-gram models); ``offsets`` their character spans in the text that was
     scored. ``second`` is E_p[(log p)^2] of the next-token distribution, which
     with the entropy gives its variance (Fast-DetectGPT's denominator). The
-    ``lens_`` arrays come from the logit lens at LENS_LAYER: the token's
-    log-probability there, that distribution's entropy, and the cross-entropy
-    -sum p_final log p_lens.
+    ``lens_`` arrays ([len(LENS_LAYERS), n], one row per layer) come from the
+    logit lens at LENS_LAYERS: the token's log-probability there, that
+    distribution's entropy, and the cross-entropy -sum p_final log p_lens.
     """
 
     ids: np.ndarray  # int64 [n]
@@ -151,9 +154,9 @@ class TokenStats:
     second: np.ndarray  # float32 [n]
     rank: np.ndarray  # int32 [n], 1 = the model's top choice
     tokens_total: int
-    lens_logprob: np.ndarray  # float32 [n]
-    lens_entropy: np.ndarray  # float32 [n]
-    lens_cross_entropy: np.ndarray  # float32 [n]
+    lens_logprob: np.ndarray  # float32 [layers, n]
+    lens_entropy: np.ndarray  # float32 [layers, n]
+    lens_cross_entropy: np.ndarray  # float32 [layers, n]
 
     @property
     def tokens(self) -> int:
@@ -177,24 +180,26 @@ class TokenStats:
 
 
 def next_token_statistics(logits: torch.Tensor, targets: torch.Tensor, rows: int = 64,
-                          lens: torch.Tensor | None = None,
+                          lens: Sequence[torch.Tensor] = (),
                           head: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """log p[target], entropy, E[(log p)^2] and the target's rank from logits [..., V], in fp32.
 
-    With ``lens`` (hidden states [..., H] of an earlier layer) and ``head``
-    (hidden -> logits), also the lens distribution's log p[target] and
-    entropy and the cross-entropy -sum p log p_lens. Done ``rows`` positions
-    at a time: over the whole [B, T, V] block these passes are memory-bound
-    and cost as much as the forward pass itself, and the lens logits are
-    never materialised whole.
+    With ``lens`` (hidden states [..., H] of earlier layers) and ``head``
+    (hidden -> logits), also each lens distribution's log p[target] and
+    entropy and the cross-entropy -sum p log p_lens, stacked [layers, ...].
+    Done ``rows`` positions at a time: over the whole [B, T, V] block these
+    passes are memory-bound and cost as much as the forward pass itself, and
+    the lens logits are never materialised whole.
     """
     vocab = logits.shape[-1]
     flat, flat_targets = logits.reshape(-1, vocab), targets.reshape(-1)
-    names = ["logprob", "entropy", "second", "rank"]
-    if lens is not None:
-        names += ["lens_logprob", "lens_entropy", "lens_cross_entropy"]
-        flat_lens = lens.reshape(-1, lens.shape[-1])
-    out = {name: torch.empty(flat.shape[0], dtype=torch.float32, device=logits.device) for name in names}
+    out = {name: torch.empty(flat.shape[0], dtype=torch.float32, device=logits.device)
+           for name in ("logprob", "entropy", "second", "rank")}
+    layers = len(lens) if head is not None else 0
+    flat_lens = [hidden.reshape(-1, hidden.shape[-1]) for hidden in lens[:layers]]
+    if layers:
+        out |= {name: torch.empty(layers, flat.shape[0], dtype=torch.float32, device=logits.device)
+                for name in ("lens_logprob", "lens_entropy", "lens_cross_entropy")}
     for start in range(0, flat.shape[0], rows):
         part = slice(start, start + rows)
         z = flat[part].float()
@@ -206,13 +211,13 @@ def next_token_statistics(logits: torch.Tensor, targets: torch.Tensor, rows: int
         out["entropy"][part] = -p_logp.sum(-1)
         out["second"][part] = (p_logp * logp).sum(-1)
         out["rank"][part] = (logp > target[:, None]).sum(-1).float() + 1
-        if lens is not None and head is not None:
-            zl = head(flat_lens[part]).float()
+        for layer, hidden in enumerate(flat_lens):
+            zl = head(hidden[part]).float()
             logq = zl - torch.logsumexp(zl, dim=-1, keepdim=True)
-            out["lens_logprob"][part] = logq.gather(-1, flat_targets[part, None]).squeeze(-1)
-            out["lens_entropy"][part] = -(logq.exp() * logq).sum(-1)
-            out["lens_cross_entropy"][part] = -(p * logq).sum(-1)
-    return {name: value.reshape(targets.shape) for name, value in out.items()}
+            out["lens_logprob"][layer, part] = logq.gather(-1, flat_targets[part, None]).squeeze(-1)
+            out["lens_entropy"][layer, part] = -(logq.exp() * logq).sum(-1)
+            out["lens_cross_entropy"][layer, part] = -(p * logq).sum(-1)
+    return {name: value.reshape(*value.shape[:-1], *targets.shape) for name, value in out.items()}
 
 
 def text_key(text: str, max_tokens: int) -> str:
@@ -307,7 +312,7 @@ class ScoringLM:
             batch, mask = batch.to(self.device), mask.to(self.device)
             output = self.model(batch, attention_mask=mask, output_hidden_states=True)
             stats = {k: v.cpu().numpy() for k, v in next_token_statistics(
-                output.logits[:, :-1], batch[:, 1:], lens=output.hidden_states[LENS_LAYER][:, :-1],
+                output.logits[:, :-1], batch[:, 1:], lens=[output.hidden_states[layer][:, :-1] for layer in LENS_LAYERS],
                 head=self.lens_head).items()}
             for r, i in enumerate(chunk):
                 ids, offsets = encoded[i]
@@ -321,9 +326,9 @@ class ScoringLM:
                     entropy=stats["entropy"][r, :n].astype(np.float32),
                     second=stats["second"][r, :n].astype(np.float32),
                     rank=stats["rank"][r, :n].astype(np.int32), tokens_total=len(ids),
-                    lens_logprob=stats["lens_logprob"][r, :n].astype(np.float32),
-                    lens_entropy=stats["lens_entropy"][r, :n].astype(np.float32),
-                    lens_cross_entropy=stats["lens_cross_entropy"][r, :n].astype(np.float32))
+                    lens_logprob=stats["lens_logprob"][:, r, :n].astype(np.float32),
+                    lens_entropy=stats["lens_entropy"][:, r, :n].astype(np.float32),
+                    lens_cross_entropy=stats["lens_cross_entropy"][:, r, :n].astype(np.float32))
         return out
 
 

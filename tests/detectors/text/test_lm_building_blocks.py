@@ -9,10 +9,17 @@ import torch
 from detectors.text.data import HUMAN, MACHINE, LabelledText, shared_opening, without_shared_openings
 from detectors.text.lm_features import FEATURE_NAMES, TOKEN_QUANTITIES, feature_vector, token_contributions
 from detectors.text.lm_model import fit_logistic
-from detectors.text.lm_training import Scored, equal_corpus_weights, metrics
+from detectors.text.lm_training import (
+    Scored,
+    cross_fitted_features,
+    equal_corpus_weights,
+    features_of,
+    metrics,
+    ngram_fold,
+)
 from detectors.text.ngram import NGramModel
 from detectors.text.normalize import normalise
-from detectors.text.scoring_lm import TokenStats, next_token_statistics
+from detectors.text.scoring_lm import LENS_LAYERS, TokenStats, next_token_statistics
 
 
 def test_normalise_folds_typography_and_whitespace_and_maps_back_to_the_original() -> None:
@@ -56,20 +63,23 @@ def test_next_token_statistics_match_the_direct_formulas_in_any_chunking() -> No
     assert (p.sum(-1) - 1).abs().max() < 1e-5
 
 
-def test_the_logit_lens_statistics_match_the_direct_formulas_in_any_chunking() -> None:
+def test_the_logit_lens_statistics_match_the_direct_formulas_per_layer_in_any_chunking() -> None:
     torch.manual_seed(1)
-    logits, hidden = torch.randn(2, 5, 40) * 3, torch.randn(2, 5, 8)
+    logits, hidden = torch.randn(2, 5, 40) * 3, [torch.randn(2, 5, 8), torch.randn(2, 5, 8)]
     targets = torch.randint(0, 40, (2, 5))
     head = torch.nn.Linear(8, 40)
-    logq = torch.log_softmax(head(hidden), -1)
     logp = torch.log_softmax(logits, -1)
     for rows in (1, 4, 64):
         with torch.no_grad():
             stats = next_token_statistics(logits, targets, rows=rows, lens=hidden, head=head)
+            assert stats["lens_logprob"].shape == (2, 2, 5)
+            for layer, state in enumerate(hidden):
+                logq = torch.log_softmax(head(state), -1)
+                assert torch.allclose(stats["lens_logprob"][layer], logq.gather(-1, targets[..., None])[..., 0],
+                                      atol=1e-5)
+                assert torch.allclose(stats["lens_entropy"][layer], -(logq.exp() * logq).sum(-1), atol=1e-4)
+                assert torch.allclose(stats["lens_cross_entropy"][layer], -(logp.exp() * logq).sum(-1), atol=1e-4)
         assert torch.allclose(stats["logprob"], logp.gather(-1, targets[..., None])[..., 0], atol=1e-5)
-        assert torch.allclose(stats["lens_logprob"], logq.gather(-1, targets[..., None])[..., 0], atol=1e-5)
-        assert torch.allclose(stats["lens_entropy"], -(logq.exp() * logq).sum(-1), atol=1e-4)
-        assert torch.allclose(stats["lens_cross_entropy"], -(logp.exp() * logq).sum(-1), atol=1e-4)
     assert "lens_logprob" not in next_token_statistics(logits, targets)
 
 
@@ -80,7 +90,7 @@ def _stats(ids: list[int], logprob: float = -2.0) -> TokenStats:
     n = len(ids)
     return TokenStats(ids_a, previous, tuple((i, i + 1) for i in range(n)), np.full(n, logprob, np.float32),
                       np.full(n, 3.0, np.float32), np.full(n, 12.0, np.float32), np.arange(1, n + 1, dtype=np.int32), n,
-                      np.full(n, logprob - 1.5, np.float32), np.full(n, 2.0, np.float32), np.full(n, 4.0, np.float32))
+                      *(np.full((len(LENS_LAYERS), n), value, np.float32) for value in (logprob - 1.5, 2.0, 4.0)))
 
 
 def test_the_trigram_model_prefers_what_human_text_said_and_is_a_distribution() -> None:
@@ -133,6 +143,27 @@ def test_each_corpus_and_class_weighs_the_same_shared_equally_by_its_domains() -
         assert total(chat, label) == pytest.approx(1.0)
     assert total({"squad"}, MACHINE) == pytest.approx(total({"writing"}, MACHINE)) == pytest.approx(0.5)
     assert total({"wikihow"}, MACHINE) == pytest.approx(total({"reddit"}, MACHINE)) == pytest.approx(1 / 3)
+
+
+def test_training_texts_get_n_gram_features_from_models_that_never_saw_their_group() -> None:
+    vocab = 400
+    rng = np.random.default_rng(3)
+    items = []
+    for g in range(12):  # each group: a human text and its continuation, in tokens of its own
+        words = rng.choice(vocab, size=8, replace=False)
+        for label in (HUMAN, MACHINE):
+            ids = [int(w) for w in rng.choice(words, size=80)]
+            items.append(Scored(LabelledText("Some words. And more.", label, "s", f"group-{g}", "squad"), _stats(ids)))
+    assert len({ngram_fold(s) for s in items}) > 1
+    crossed = cross_fitted_features(items, vocab)
+    everyone = NGramModel.fit([s.stats.ids for s in items if s.text.label == HUMAN], vocab)
+    trigram = FEATURE_NAMES.index("mean:trigram")
+    for i, item in enumerate(items):
+        others = NGramModel.fit([s.stats.ids for s in items
+                                 if s.text.label == HUMAN and ngram_fold(s) != ngram_fold(item)], vocab)
+        assert np.allclose(crossed[i], features_of([item], others)[0])
+        # A model that had seen the group finds its texts far likelier than one that had not.
+        assert features_of([item], everyone)[0][trigram] > crossed[i][trigram] + 1.0
 
 
 def test_metrics_warn_when_few_human_texts_make_the_1pct_fpr_row_degenerate() -> None:
