@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from detectors.generators.aligned import FAMILIES as ALIGNED_FAMILIES
 from detectors.generators.common import apply_overrides
 from detectors.generators.data import DEFAULT_REAL_DIR
 
@@ -180,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument("--device", default="cpu")
     swap.add_argument("--target-identity", choices=("a", "b"), default="a")
     aligned = sub.add_parser("aligned", help="aligned fakes: reconstruct real photos at native resolution")
-    aligned.add_argument("family", choices=("decoder", "diffusion", "faceswap"))
+    aligned.add_argument("family", choices=ALIGNED_FAMILIES)
     aligned.add_argument("--real-dir", required=True)
     aligned.add_argument("--n", type=int, help="how many real files (faceswap: how many swaps); default all")
     aligned.add_argument("--seed", type=int, default=0)
@@ -189,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="centre-crop sides above this, never resize (default 256; diffusion 128, whose "
                               "self-attention at 256 px costs ~14 s per image on one CPU thread)")
     aligned.add_argument("--device", default="cpu")
-    aligned.add_argument("--weights-dir", help="decoder: cached autoencoder folder (default: shipped weights dir)")
+    aligned.add_argument("--weights-dir",
+                         help="decoder/denoiser: cached network folder (default: the shipped weights folder)")
     aligned.add_argument("--checkpoint", help="diffusion/faceswap: model file (default: shipped checkpoint)")
     for sp in (train, sample, swap, aligned):
         sp.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")

@@ -14,6 +14,15 @@ Families:
     operator (transposed conv, nearest, bilinear, pixel shuffle). Each leaves
     its own high-frequency fingerprint. Trained briefly once and cached as
     safetensors under ``detectors/weights/generators/decoders/<op>.safetensors``.
+``denoiser``
+    Two tiny full-resolution convolutional denoisers (no resampling anywhere):
+    ``residual`` predicts the noise and subtracts it (DnCNN-style), ``direct``
+    paints the clean image through a final convolution and tanh, as a
+    generator's last layer does. A real photo, optionally with a little extra
+    noise, comes out with its camera noise replaced by a network's output:
+    the trace every generator leaves whether or not it upsamples, which the
+    decoder family alone does not teach (a detector trained on it learns
+    upsampling fingerprints and nothing about missing sensor noise).
 ``diffusion``
     Partial noising of the real image to ``t = strength * T`` followed by
     deterministic DDIM (eta 0) back to 0 with our diffusion U-Net (SDEdit-style).
@@ -46,12 +55,17 @@ from torch.nn import functional as F
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("decoder", "diffusion", "faceswap")
+FAMILIES = ("decoder", "denoiser", "diffusion", "faceswap")
 DECODER_OPS = ("transposed", "nearest", "bilinear", "pixelshuffle")
+DENOISER_KINDS = ("residual", "direct")
+RECONSTRUCTOR_OPS = DECODER_OPS + DENOISER_KINDS  # what load_or_train_decoder can build; the index seeds it
+DENOISER_TRAIN_NOISE = (2.0, 15.0)  # Gaussian noise std range (0-255 scale) the denoisers learn to remove
+DENOISER_INPUT_NOISE = (0.0, 4.0, 8.0)  # extra noise added to a real before denoising it, round-robin
 DIFFUSION_STRENGTHS = (0.1, 0.2, 0.35)
 
 _WEIGHTS_ROOT = Path(__file__).resolve().parents[1] / "weights" / "generators"
 DEFAULT_DECODER_WEIGHTS_DIR = _WEIGHTS_ROOT / "decoders"
+DEFAULT_DENOISER_WEIGHTS_DIR = _WEIGHTS_ROOT / "denoisers"
 DEFAULT_DIFFUSION_CHECKPOINT = _WEIGHTS_ROOT / "diffusion" / "diffusion.safetensors"
 DEFAULT_FACESWAP_CHECKPOINT = _WEIGHTS_ROOT / "faceswap" / "faceswap.safetensors"
 
@@ -140,6 +154,33 @@ class TinyAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+class TinyDenoiser(nn.Module):
+    """Five 3x3 convolutions at full resolution; ``kind`` residual (x minus predicted noise) or direct (tanh)."""
+
+    def __init__(self, kind: str, channels: int = 32) -> None:
+        super().__init__()
+        if kind not in DENOISER_KINDS:
+            raise ValueError(f"kind must be one of {DENOISER_KINDS}, got {kind!r}")
+        self.op = kind
+        layers: list[nn.Module] = [nn.Conv2d(3, channels, 3, 1, 1), nn.ReLU()]
+        for _ in range(3):
+            layers += [nn.Conv2d(channels, channels, 3, 1, 1), nn.ReLU()]
+        layers.append(nn.Conv2d(channels, 3, 3, 1, 1))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.op == "residual":
+            return x - self.body(x)
+        return torch.tanh(self.body(x))
+
+
+def build_reconstructor(op: str) -> nn.Module:
+    """The untrained network for ``op``: an upsampling autoencoder (DECODER_OPS) or a denoiser (DENOISER_KINDS)."""
+    if op in DENOISER_KINDS:
+        return TinyDenoiser(op)
+    return TinyAutoencoder(op)
+
+
 def _random_crops(images: Sequence[np.ndarray], n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
     out = []
     for _ in range(n):
@@ -161,8 +202,12 @@ def train_decoder(
     crop: int = DECODER_CROP,
     lr: float = DECODER_LR,
     device: str = "cpu",
-) -> tuple[TinyAutoencoder, dict[str, Any]]:
-    """Train one autoencoder on random ``crop`` x ``crop`` crops (L1, Adam); return it and its log."""
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Train one reconstructor on random ``crop`` x ``crop`` crops (L1, Adam); return it and its log.
+
+    A denoiser sees its crop with Gaussian noise (std drawn from
+    DENOISER_TRAIN_NOISE) and learns to give back the crop.
+    """
     started = time.time()
     images = []
     for p in real_files:
@@ -173,15 +218,21 @@ def train_decoder(
         if min(im.shape[:2]) >= crop:
             images.append(im)
     if not images:
-        raise ValueError(f"no readable real image of at least {crop}x{crop} to train the {op} decoder on")
-    torch.manual_seed(seed + DECODER_OPS.index(op))
-    rng = np.random.default_rng(seed + 1000 * (1 + DECODER_OPS.index(op)))
-    model = TinyAutoencoder(op).to(device).train()
+        raise ValueError(f"no readable real image of at least {crop}x{crop} to train the {op} network on")
+    if op not in RECONSTRUCTOR_OPS:
+        raise ValueError(f"op must be one of {RECONSTRUCTOR_OPS}, got {op!r}")
+    torch.manual_seed(seed + RECONSTRUCTOR_OPS.index(op))
+    rng = np.random.default_rng(seed + 1000 * (1 + RECONSTRUCTOR_OPS.index(op)))
+    model = build_reconstructor(op).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     recent: list[float] = []
     for step in range(steps):
         x = _random_crops(images, batch_size, crop, rng).to(device)
-        loss = F.l1_loss(model(x), x)
+        x_in = x
+        if op in DENOISER_KINDS:
+            std = torch.from_numpy(rng.uniform(*DENOISER_TRAIN_NOISE, size=(len(x), 1, 1, 1))).float() / 127.5
+            x_in = x + std.to(device) * torch.randn_like(x)
+        loss = F.l1_loss(model(x_in), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -212,15 +263,15 @@ def load_or_train_decoder(
     device: str = "cpu",
     batch_size: int = DECODER_BATCH,
     crop: int = DECODER_CROP,
-) -> tuple[TinyAutoencoder, dict[str, Any], Path]:
-    """Cached decoder ``weights_dir/<op>.safetensors`` (+ ``<op>.json``), trained first if absent."""
+) -> tuple[nn.Module, dict[str, Any], Path]:
+    """Cached decoder or denoiser ``weights_dir/<op>.safetensors`` (+ ``<op>.json``), trained first if absent."""
     from safetensors.torch import load_file, save_file
 
     wdir = Path(weights_dir)
     path = wdir / f"{op}.safetensors"
     sidecar = path.with_suffix(".json")
     if path.is_file():
-        model = TinyAutoencoder(op)
+        model = build_reconstructor(op)
         model.load_state_dict(load_file(str(path)))
         info = json.loads(sidecar.read_text()) if sidecar.is_file() else {"op": op}
         return model.to(device).eval(), info, path
@@ -228,9 +279,10 @@ def load_or_train_decoder(
                                 device=device)
     wdir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"family": "aligned-decoder", "op": op})
+    family = "aligned-denoiser" if op in DENOISER_KINDS else "aligned-decoder"
+    save_file(state, str(path), metadata={"family": family, "op": op})
     sidecar.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
-    log.info("trained %s decoder in %.1fs (loss %.4f) -> %s", op, info["seconds"], info["final_loss"], path)
+    log.info("trained %s network in %.1fs (loss %.4f) -> %s", op, info["seconds"], info["final_loss"], path)
     return model, info, path
 
 
@@ -324,18 +376,24 @@ def make_aligned(
         sources[name] = str(src)
         settings[name] = {**setting, "height": int(image.shape[0]), "width": int(image.shape[1])}
 
-    if family == "decoder":
-        wdir = Path(weights_dir) if weights_dir is not None else DEFAULT_DECODER_WEIGHTS_DIR
-        models: dict[str, TinyAutoencoder] = {}
-        decoders: dict[str, Any] = {}
+    if family in ("decoder", "denoiser"):
+        ops = DECODER_OPS if family == "decoder" else DENOISER_KINDS
+        default_dir = DEFAULT_DECODER_WEIGHTS_DIR if family == "decoder" else DEFAULT_DENOISER_WEIGHTS_DIR
+        wdir = Path(weights_dir) if weights_dir is not None else default_dir
+        models: dict[str, nn.Module] = {}
+        networks: dict[str, Any] = {}
         from detectors.generators.common import sha256_file
 
-        for op in DECODER_OPS:
+        for op in ops:
             model, info, wpath = load_or_train_decoder(op, files, wdir, steps=train_steps, seed=seed, device=device)
             models[op] = model
-            decoders[op] = {"weights": str(wpath), "sha256": sha256_file(wpath), "train": info}
-        config.update({"ops": list(DECODER_OPS), "assignment": "round-robin by index over usable files"})
-        extra["decoders"] = decoders
+            networks[op] = {"weights": str(wpath), "sha256": sha256_file(wpath), "train": info}
+        config.update({"ops": list(ops), "assignment": "round-robin by index over usable files"})
+        if family == "denoiser":
+            config.update({"input_noise": list(DENOISER_INPUT_NOISE), "train_noise": list(DENOISER_TRAIN_NOISE),
+                           "noise": "per file: std round-robin over input_noise; torch.Generator seeded with "
+                                    "seed*1000003 + index"})
+        extra["decoders" if family == "decoder" else "denoisers"] = networks
         k = 0
         for src in files:
             if len(paths) >= limit:
@@ -345,11 +403,18 @@ def make_aligned(
             except (OSError, ValueError) as exc:
                 skipped.append({"file": str(src), "reason": str(exc)})
                 continue
-            op = DECODER_OPS[k % len(DECODER_OPS)]
+            op = ops[k % len(ops)]
+            x = _to_tensor(im)
+            setting: dict[str, Any] = {"op": op}
+            if family == "denoiser":
+                std = DENOISER_INPUT_NOISE[(k // len(ops)) % len(DENOISER_INPUT_NOISE)]
+                gen = torch.Generator().manual_seed(seed * 1000003 + k)
+                x = x + torch.randn(x.shape, generator=gen) * (std / 127.5)
+                setting["input_noise"] = std
             k += 1
             with torch.no_grad():
-                y = models[op](_to_tensor(im).to(device))
-            emit(src, _to_uint8(y), op, {"op": op})
+                y = models[op](x.to(device))
+            emit(src, _to_uint8(y), op, setting)
 
     elif family == "diffusion":
         from detectors.generators.diffusion import load_diffusion

@@ -109,6 +109,33 @@ def test_manifest_lists_every_png_with_source(real_files: list[Path], decoder_we
     assert man["family"] == "aligned-decoder"
 
 
+def test_denoiser_family_strips_added_noise_without_resampling(real_files: list[Path], tmp_path: Path) -> None:
+    """Denoisers are full-resolution nets: a noisy crop comes back closer to the clean one, at the same size."""
+    wdir = tmp_path / "denoisers"
+    for kind in aligned.DENOISER_KINDS:
+        model, info, _ = aligned.load_or_train_decoder(kind, real_files, wdir, steps=60, batch_size=8, crop=32)
+        assert isinstance(model, aligned.TinyDenoiser) and info["op"] == kind
+        assert not any(isinstance(m, (torch.nn.Upsample, torch.nn.ConvTranspose2d, torch.nn.PixelShuffle))
+                       for m in model.modules())
+        clean = aligned._to_tensor(aligned.crop_native(aligned.load_rgb(real_files[0]), 256))
+        noisy = clean + torch.randn(clean.shape, generator=torch.Generator().manual_seed(1)) * (12 / 127.5)
+        with torch.no_grad():
+            out = model(noisy)
+        assert out.shape == clean.shape
+        assert (out - clean).abs().mean() < (noisy - clean).abs().mean()
+    out_dir = tmp_path / "fakes"
+    paths = aligned.make_aligned("denoiser", real_files, out_dir, weights_dir=wdir)
+    man = _manifest(out_dir)
+    assert man["family"] == "aligned-denoiser" and len(paths) == len(real_files)
+    settings = [man["extra"]["settings"][p.name] for p in paths]
+    assert [s["op"] for s in settings] == [aligned.DENOISER_KINDS[k % 2] for k in range(len(paths))]
+    assert [s["input_noise"] for s in settings] == [aligned.DENOISER_INPUT_NOISE[(k // 2) % 3]
+                                                     for k in range(len(paths))]
+    for p in paths:
+        real = aligned.crop_native(aligned.load_rgb(man["extra"]["sources"][p.name]), 256)
+        assert np.asarray(Image.open(p)).shape == real.shape
+
+
 def test_diffusion_partial_keeps_size_and_strength_orders_change() -> None:
     if not aligned.DEFAULT_DIFFUSION_CHECKPOINT.is_file():
         pytest.skip(f"diffusion checkpoint missing: {aligned.DEFAULT_DIFFUSION_CHECKPOINT}")
