@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
     parser.add_argument("--sbi", action="append", default=[], metavar="SOURCE",
                         help="self-blend this real source's training faces into face-swap fakes (repeatable)")
     parser.add_argument("--exclude-family", help="leave this fake family out of training and report it")
+    parser.add_argument("--keep-self-blends", action="store_true",
+                        help="with --exclude-family faceswap: keep the self-blended reals (made by no generator) in "
+                             "training, so only the face-swap generator's swaps are held out")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "weights")
     parser.add_argument("--no-weights", action="store_true", help="write only the report (for leave-one-out runs)")
     parser.add_argument("--init-from", type=Path,
@@ -89,7 +92,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(
         name=args.name, reals=args.real, fakes=args.fake, out_dir=args.out, calib_reals=args.calib_real,
-        test_reals=args.test_real, sbi_from=tuple(args.sbi), exclude_family=args.exclude_family, width=args.width,
+        test_reals=args.test_real, sbi_from=tuple(args.sbi), exclude_family=args.exclude_family,
+        keep_self_blends=args.keep_self_blends, width=args.width,
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         target_fpr=args.target_fpr, version=args.model_version, crop=args.crop, eval_limit=args.eval_limit,
         eval_degradations=tuple(args.degradations.split(",")), write_weights=not args.no_weights,

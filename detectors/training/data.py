@@ -24,6 +24,11 @@ from detectors.training.degradations import match_history, random_degradation
 from detectors.training.sbi import self_blend
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+# How often a training view is a small region (SMALL_VIEW_SIDES px, then mirror-padded to a tile like any small
+# image), for reals and fakes alike. Our GAN and full diffusion samples are 32 px, so without small real views
+# "this tile is mirror-padded" would mean "generated" (32 px crops of real photos: 21% flagged by the 2.0 model).
+SMALL_VIEW_P = 0.15
+SMALL_VIEW_SIDES = (16, 63)
 SPLITS = ("train", "calib", "test")
 
 
@@ -167,7 +172,10 @@ class ImageDataset(Dataset):
             img = self_blend(img, rng)
         if sample.label == 1:
             img = match_history(img, rng)
-        img = _random_region(img, rng, 3 * self.tile)
+        side = 3 * self.tile
+        if rng.random() < SMALL_VIEW_P:
+            side = int(rng.integers(SMALL_VIEW_SIDES[0], SMALL_VIEW_SIDES[1] + 1))
+        img = _random_region(img, rng, side)
         return random_degradation(img, rng)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:

@@ -166,3 +166,31 @@ def test_the_reproduce_command_names_packages_inside_and_outside_the_checkout(mo
     inside = Path(__file__).resolve().parents[2] / "detectors" / "training" / "__main__.py"
     monkeypatch.setattr(sys, "argv", [str(inside), "--name", "x y"])
     assert reproduce_command() == "python -m detectors.training --name 'x y'"
+
+
+def test_self_blends_are_held_out_with_face_swaps_unless_kept(root) -> None:  # type: ignore[no-untyped-def]
+    from detectors.training.train import build_splits
+
+    base = {"fakes": [Source("faceswap", root / "fake")], "sbi_from": ("lab-real",), "exclude_family": "faceswap"}
+    strict = build_splits(tiny_config(root, **base))
+    assert not any(s.source == "sbi" for s in strict.train)
+    assert any(s.source == "sbi" for s in strict.held_out_family)
+    kept = build_splits(tiny_config(root, **base, keep_self_blends=True))
+    assert any(s.source == "sbi" for s in kept.train)
+    assert kept.held_out_family and all(s.source == "fake" for s in kept.held_out_family)
+
+
+def test_small_training_views_come_from_reals_and_fakes_alike(root, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Mirror padding must not mean "generated": reals get small views as often as fakes."""
+    from detectors.training import data
+
+    monkeypatch.setattr(data, "random_degradation", lambda img, rng: img)
+    monkeypatch.setattr(data, "match_history", lambda img, rng: img)
+    samples = data.list_reals(root / "real", limit=5) + data.list_fakes(root / "fake", "fake", limit=5)
+    dataset = data.ImageDataset(samples, tile=64, train=True)
+    for label in (0, 1):
+        sides = [max(dataset.view(i, np.random.default_rng((seed, i))).size)
+                 for seed in range(80) for i, s in enumerate(samples) if s.label == label]
+        small = [side for side in sides if side < 64]
+        assert 0.5 * data.SMALL_VIEW_P < len(small) / len(sides) < 2 * data.SMALL_VIEW_P
+        assert all(data.SMALL_VIEW_SIDES[0] <= side <= data.SMALL_VIEW_SIDES[1] for side in small)
