@@ -63,7 +63,8 @@ class Finding:
     ``score`` is a calibrated probability that the item is synthetic, in
     [0, 1], or None when the detector is not applicable. ``threshold`` is the
     operating point the detector was calibrated for, so fusion never has to
-    guess what "high" means for a given model.
+    guess what "high" means for a given model; ``review_threshold`` (when the
+    model card has one) is the lower line from which a reviewer should look.
     """
 
     detector: str
@@ -73,6 +74,7 @@ class Finding:
     threshold: float | None = None
     reason: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    review_threshold: float | None = None
     # True for evidence that can only accuse: a watermark that is found proves a
     # generator marked the item, but one that is absent proves nothing. Fusion
     # ignores such a finding unless it reaches its threshold.
@@ -94,6 +96,7 @@ class Finding:
             "label": self.label.value,
             "score": self.score,
             "threshold": self.threshold,
+            "review_threshold": self.review_threshold,
             "reason": self.reason,
             "evidence": self.evidence,
             "positive_only": self.positive_only,
@@ -155,6 +158,9 @@ def checked_predict(detector: Detector, batch: Sequence[MediaInput]) -> list[Fin
         if finding.detector != detector.name:
             raise DetectorContractError(f"detector {detector.name!r} returned a finding named "
                                         f"{finding.detector!r} for input {index}")
+        if finding.review_threshold is not None and not 0.0 <= finding.review_threshold <= 1.0:
+            raise DetectorContractError(f"detector {detector.name!r}: review threshold {finding.review_threshold} "
+                                        "is outside [0, 1]")
         if finding.threshold is not None and not 0.0 <= finding.threshold <= 1.0:
             raise DetectorContractError(f"detector {detector.name!r}: threshold {finding.threshold} for input "
                                         f"{index} is outside [0, 1]")

@@ -3,7 +3,12 @@
 Platt scaling (a*logit + b, fitted by maximum likelihood on a held-out split)
 rather than a raw sigmoid, because published detectors are often badly
 miscalibrated on new data. The threshold is chosen for a stated false-positive
-rate on held-out *real* images (default 1%) and stored with the model.
+rate on held-out *real* images (default 1%) and stored with the model, and so
+is a lower *review* threshold (default 5% of those reals above it): between the
+two an item is worth a reviewer's look. "Above even odds" is no such line: a
+Platt fit on a balanced calibration split can put most real photos of one
+source above 0.5 (UTKFace under the 2.0 image model: 94% of real photos were
+"inconclusive").
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import torch
 
 from detectors.evaluation.metrics import threshold_for_fpr
 
+REVIEW_FPR = 0.05  # share of held-out real items at or above the review threshold
+
 
 @dataclass(frozen=True)
 class Calibration:
@@ -23,16 +30,25 @@ class Calibration:
     b: float = 0.0
     threshold: float = 0.5
     target_fpr: float = 0.01
+    review_threshold: float | None = None  # None: cards calibrated before it existed (fusion then uses even odds)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calibration:
+        """The calibration stored in a model card (extra keys such as the method's description are ignored)."""
+        review = data.get("review_threshold")
+        return cls(a=float(data["a"]), b=float(data["b"]), threshold=float(data["threshold"]),
+                   target_fpr=float(data["target_fpr"]), review_threshold=None if review is None else float(review))
 
     def probability(self, logits: npt.ArrayLike | torch.Tensor) -> np.ndarray:
         z = np.asarray(logits, dtype=np.float64) * self.a + self.b
         return 1.0 / (1.0 + np.exp(-z))
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | None]:
         return asdict(self)
 
 
-def fit_platt(logits: np.ndarray, labels: np.ndarray, target_fpr: float = 0.01) -> Calibration:
+def fit_platt(logits: np.ndarray, labels: np.ndarray, target_fpr: float = 0.01,
+              review_fpr: float = REVIEW_FPR) -> Calibration:
     """Fit a*logit + b with a > 0.
 
     The slope is kept positive (fitted as exp(log a)): on a calibration source
@@ -58,7 +74,8 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray, target_fpr: float = 0.01) 
     probabilities = uncalibrated.probability(np.asarray(logits))
     real = probabilities[np.asarray(labels) == 0]
     threshold = min(threshold_for_fpr(real, target_fpr), 1.0)
-    return Calibration(a=a, b=b, threshold=threshold, target_fpr=target_fpr)
+    review = min(threshold_for_fpr(real, review_fpr), threshold)
+    return Calibration(a=a, b=b, threshold=threshold, target_fpr=target_fpr, review_threshold=review)
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:

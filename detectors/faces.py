@@ -162,7 +162,8 @@ class FaceSyntheticDetector(Detector):
         evidence.update(self.model.tiles_evidence(top_tiles))
         return Finding(
             self.name, version, FindingLabel.SYNTHETIC if top_score >= threshold else FindingLabel.AUTHENTIC,
-            score=top_score, threshold=threshold, evidence=evidence, artifacts=artifacts,
+            score=top_score, threshold=threshold, review_threshold=self.model.calibration.review_threshold,
+            evidence=evidence, artifacts=artifacts,
         )
 
     def model_info(self) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class CalibratedImageModel:
         self.tile = int(card["tiling"]["tile"])
         self.max_tiles = int(card["tiling"]["max_tiles"])
         cal = card["calibration"]
-        self.calibration = Calibration(a=cal["a"], b=cal["b"], threshold=cal["threshold"], target_fpr=cal["target_fpr"])
+        self.calibration = Calibration.from_dict(cal)
 
     def scored(self, images: Sequence[Image.Image]) -> list[TiledScore]:
         """Each image's tiles through the network (the one scoring path: tiled_scores)."""
@@ -76,6 +76,7 @@ class CalibratedImageModel:
         info = {"name": name, "version": self.card.get("version", ""),
                 "weights_sha256": self.card.get("weights_sha256"),
                 "threshold": self.calibration.threshold, "target_fpr": self.calibration.target_fpr,
+                "review_threshold": self.calibration.review_threshold,
                 "test_auc": clean.get("auc"), "test_tpr_at_threshold": clean.get("tpr_at_threshold"),
                 "test_fpr_at_threshold": clean.get("fpr_at_threshold")}
         if "base_model" in self.card:  # a tenant fine-tune: say what it was tuned from and under which guarantee
@@ -108,7 +109,7 @@ class SyntheticImageDetector(Detector):
             findings.append(Finding(
                 self.name, self.model.card.get("version", self.version),
                 FindingLabel.SYNTHETIC if score >= threshold else FindingLabel.AUTHENTIC,
-                score=score, threshold=threshold,
+                score=score, threshold=threshold, review_threshold=self.model.calibration.review_threshold,
                 evidence={**self.model.tiles_evidence(scored), "weights_sha256": self.model.card["weights_sha256"],
                           "heatmap_box": [0, 0, img.width, img.height],
                           "heatmap_note": "Each tinted square is one native-resolution tile the model scored; "

@@ -177,7 +177,8 @@ class VideoFaceDetector(Detector):
         evidence = {"options": options, "sampled_frames": len(frames), "tracks": track_scores, "timeline": frames,
                     "weights_sha256": self.model.card["weights_sha256"]}
         return Finding(self.name, version, FindingLabel.SYNTHETIC if score >= threshold else FindingLabel.AUTHENTIC,
-                       score=float(score), threshold=threshold, evidence=evidence,
+                       score=float(score), threshold=threshold,
+                       review_threshold=self.model.calibration.review_threshold, evidence=evidence,
                        artifacts={"timeline": timeline_png(timeline, threshold)})
 
     def model_info(self) -> dict[str, Any]:

@@ -10,8 +10,10 @@ The rule, documented so a reviewer can follow it:
    which favours catching fakes over silencing them.
 4. The verdict is ``likely_synthetic`` if any finding reaches its own
    calibrated threshold (an operating point chosen for few false positives).
-5. Otherwise, if the fused score is still above even odds (0.5), the verdict
-   is ``inconclusive``: the evidence leans synthetic but not enough to flag.
+5. Otherwise, if a finding reaches its *review* threshold (from its model
+   card: the score that 5% of held-out real items reach; even odds, 0.5, for
+   cards calibrated before review thresholds existed), the verdict is
+   ``inconclusive``: the evidence leans synthetic but not enough to flag.
 6. Otherwise it is ``likely_authentic``.
 
 The detector that decided (the flagged one with the highest score, else the
@@ -28,7 +30,7 @@ from forensics.models import Verdict
 
 # Used only for a finding that came without its own calibrated threshold.
 DEFAULT_THRESHOLD = 0.5
-# Calibrated probabilities at or above this lean synthetic.
+# Where a card has no review threshold, calibrated probabilities at or above this lean synthetic.
 EVEN_ODDS = 0.5
 
 
@@ -50,6 +52,12 @@ def _threshold(finding: Finding) -> float:
     return finding.threshold if finding.threshold is not None else DEFAULT_THRESHOLD
 
 
+def _review_threshold(finding: Finding) -> float:
+    """Never above the flagging threshold (a tenant's calibration may have lowered that one)."""
+    review = finding.review_threshold if finding.review_threshold is not None else EVEN_ODDS
+    return min(review, _threshold(finding))
+
+
 def fuse(findings: Sequence[Finding]) -> FusedVerdict:
     applicable = [
         f for f in findings
@@ -68,11 +76,14 @@ def fuse(findings: Sequence[Finding]) -> FusedVerdict:
         why = f" {decider.detector}: {decider.reason}" if decider.reason else ""
         return FusedVerdict(Verdict.LIKELY_SYNTHETIC, top.score, f"Above the calibrated threshold: {names}.{why}",
                             decider.detector)
-    if (top.score or 0.0) >= EVEN_ODDS:
+    leaning = [f for f in applicable if (f.score or 0.0) >= _review_threshold(f)]
+    if leaning:
+        lean = max(leaning, key=lambda f: f.score or 0.0)
         return FusedVerdict(
             Verdict.INCONCLUSIVE, top.score,
-            f"{top.detector} leans synthetic ({top.score:.2f}) but stays below its calibrated threshold "
-            f"({_threshold(top):.2f}); a reviewer should look.", top.detector,
+            f"{lean.detector} leans synthetic ({lean.score:.2f} ≥ its review line {_review_threshold(lean):.2f}) "
+            f"but stays below its calibrated threshold ({_threshold(lean):.2f}); a reviewer should look.",
+            lean.detector,
         )
     return FusedVerdict(
         Verdict.LIKELY_AUTHENTIC, top.score,

@@ -236,7 +236,7 @@ def load_calibration(pair: BinocularsPair) -> tuple[Calibration, dict[str, Any]]
             raise ValueError(f"{path} was fitted for a different {role} (weights SHA-256 differs); "
                              f"run `{command}` again")
     cal = data["calibration"]
-    return Calibration(a=cal["a"], b=cal["b"], threshold=cal["threshold"], target_fpr=cal["target_fpr"]), data
+    return Calibration.from_dict(cal), data
 
 
 def raw_logits(scores: Sequence[TokenScores | None]) -> np.ndarray:

@@ -103,4 +103,4 @@ class LMFeatureModel:
         return cls(NGramModel.from_tensors(t, int(card["scoring_lm_vocab"])), t["classifier.weight"].astype(np.float64),
                    float(t["classifier.bias"][0]), t["features.mean"].astype(np.float64),
                    t["features.std"].astype(np.float64),
-                   Calibration(a=cal["a"], b=cal["b"], threshold=cal["threshold"], target_fpr=cal["target_fpr"]), card)
+                   Calibration.from_dict(cal), card)

@@ -96,7 +96,7 @@ class SupervisedTextModel:
         self.card = load_weights(self.model, weights)
         self.model.float().eval()
         cal = card["calibration"]
-        self.calibration = Calibration(a=cal["a"], b=cal["b"], threshold=cal["threshold"], target_fpr=cal["target_fpr"])
+        self.calibration = Calibration.from_dict(cal)
         self.min_words = int(card["min_words"])
 
     def probabilities(self, features: Sequence[TextFeatures]) -> np.ndarray:

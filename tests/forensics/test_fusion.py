@@ -60,3 +60,17 @@ def test_fusion_speaks_the_one_verdict_type() -> None:
     assert fuse([finding("a", 0.9)]).verdict is Verdict.LIKELY_SYNTHETIC
     assert fuse([finding("a", 0.1)]).verdict is Verdict.LIKELY_AUTHENTIC
     assert fuse([]).verdict is Verdict.INCONCLUSIVE
+
+
+def test_the_review_line_comes_from_the_card_not_from_even_odds() -> None:
+    """A card's review threshold (5% of held-out reals reach it) decides "inconclusive"; 0.5 only without one."""
+    def image(score: float, review: float | None) -> Finding:
+        return Finding("image", "1", FindingLabel.AUTHENTIC, score=score, threshold=0.76, review_threshold=review)
+
+    assert fuse([image(0.64, review=0.70)]).verdict == "likely_authentic"  # above 0.5, below the review line
+    leaning = fuse([image(0.72, review=0.70)])
+    assert leaning.verdict == "inconclusive" and "review line 0.70" in leaning.reason
+    assert fuse([image(0.64, review=None)]).verdict == "inconclusive"  # an older card: even odds
+    # a tenant calibration that lowered the threshold below the card's review line keeps the order
+    lowered = Finding("image", "1", FindingLabel.SYNTHETIC, score=0.62, threshold=0.6, review_threshold=0.7)
+    assert fuse([lowered]).verdict == "likely_synthetic"
