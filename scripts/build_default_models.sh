@@ -32,6 +32,9 @@ $PY -m detectors.generators aligned diffusion --real-dir "$S/bsds500/train" --n 
 $PY -m detectors.generators aligned faceswap --real-dir "$REAL" --n 500 --out-dir "$ALIGNED/faceswap-celeba" --threads 1
 $PY -m detectors.generators aligned decoder --real-dir "$S/utkface-aligned/images" --n 300 --out-dir "$ALIGNED/decoder-utk" --threads 1
 $PY -m detectors.generators aligned faceswap --real-dir "$S/utkface-aligned/images" --n 300 --out-dir "$ALIGNED/faceswap-utk" --threads 1
+$PY -m detectors.generators aligned denoiser --real-dir "$REAL" --n 400 --out-dir "$ALIGNED/denoiser-celeba" --threads 1
+$PY -m detectors.generators aligned denoiser --real-dir "$S/bsds500/train" --n 200 --out-dir "$ALIGNED/denoiser-bsds" --threads 1
+$PY -m detectors.generators aligned denoiser --real-dir "$S/utkface-aligned/images" --n 300 --out-dir "$ALIGNED/denoiser-utk" --threads 1
 
 # Training reals: CelebA (split by identity), UTKFace and BSDS500 train; the threshold is set on their held-out
 # calibration splits plus BSDS500 val; BSDS500 test is used only to measure false positives.
@@ -42,13 +45,18 @@ DATA=(--real "celeba=$REAL$ID,limit=4000" --real "utkface=$S/utkface-aligned/ima
   --fake "gan=$LAB/gan" --fake "diffusion=$LAB/diffusion" --fake "diffusion=$ALIGNED/diffusion-celeba$ID"
   --fake "diffusion=$ALIGNED/diffusion-bsds,domain=bsds" --fake "decoder=$ALIGNED/decoder-celeba$ID"
   --fake "decoder=$ALIGNED/decoder-bsds,domain=bsds" --fake "faceswap=$LAB/faceswap" --fake "faceswap=$ALIGNED/faceswap-celeba$ID"
-  --sbi celeba --sbi utkface)
+  --fake "denoiser=$ALIGNED/denoiser-celeba$ID" --fake "denoiser=$ALIGNED/denoiser-bsds,domain=bsds"
+  --fake "denoiser=$ALIGNED/denoiser-utk,domain=utkface" --sbi celeba --sbi utkface)
 STEPS=${STEPS:-2000}
 # Leave-one-family-out: the headline figure (reports only, no weights kept).
-for family in gan diffusion decoder faceswap; do
+for family in gan diffusion decoder denoiser faceswap; do
   $PY -m detectors.training --name "lofo-$family" "${DATA[@]}" --exclude-family "$family" --no-weights \
     --steps "$STEPS" --degradations clean,jpeg75 --out detectors/weights/evaluation/lofo --device "$DEVICE"
 done
+# Face swaps once more with the self-blended reals kept in training (they come from no generator): the held-out
+# set is then only our face-swap generator's swaps, the protocol of the self-blended-images paper.
+$PY -m detectors.training --name lofo-faceswap-keep-self-blends "${DATA[@]}" --exclude-family faceswap --keep-self-blends \
+  --no-weights --steps "$STEPS" --degradations clean,jpeg75 --out detectors/weights/evaluation/lofo --device "$DEVICE"
 $PY -m detectors.training --name synthetic-image "${DATA[@]}" --steps "$STEPS" --out detectors/weights --device "$DEVICE" \
   --degradations clean,jpeg90,jpeg75,jpeg50,resize0.5,blur1.0,screenshot
 # The face detector is the same network, calibrated and measured on MTCNN face crops (native resolution).

@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
     parser.add_argument("--eval-limit", type=int, default=300, help="at most this many images per source in evaluations")
     parser.add_argument("--degradations", default=",".join(EVALUATION_DEGRADATIONS))
     parser.add_argument("--model-version", *(["--version"] if version_alias else []), dest="model_version",
-                        default="2.0", help="the version written into the model card")
+                        default="2.1", help="the version written into the model card")
     parser.add_argument("--crop", choices=["none", "faces"], default="none",
                         help="faces: train and score on MTCNN crops of each face (for the face detector)")
 

@@ -88,7 +88,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     target_fpr: float = 0.01
-    version: str = "2.0"
+    version: str = "2.1"
     crop: str = "none"  # "faces": train and score on MTCNN face crops (native resolution)
     eval_degradations: tuple[str, ...] = tuple(EVALUATION_DEGRADATIONS)
     eval_limit: int = 300  # at most this many images per source in each evaluation set
