@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from detectors.calibration import Calibration, expected_calibration_error, fit_platt
+from detectors.calibration import REVIEW_FPR, Calibration, expected_calibration_error, fit_platt
 from detectors.cards import load_card, load_weights, save_model
 from detectors.evaluation.scoring import measure as measure_scored
 from detectors.models.artifact_net import ArtifactNet, ArtifactNetConfig
@@ -322,7 +322,7 @@ def _card(cfg: TrainConfig, model_cfg: ArtifactNetConfig, splits: Splits, calibr
         "calibration": {**calibration.to_dict(),
                         "method": "Platt scaling (slope kept positive) on the calibration split; threshold at the "
                                   "target FPR on all its reals (held-out photos of every real source), review "
-                                  "threshold at 5% of them",
+                                  f"threshold at {REVIEW_FPR:.0%} of them",
                         "ece_on_calibration_split": round(ece, 4)},
         "metrics": report,
         # the summary the service's model_info and reports read
