@@ -25,6 +25,12 @@ def _django_active(config) -> bool:  # type: ignore[no-untyped-def]
     return config.pluginmanager.hasplugin("django")
 
 
+def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.backend_pass import select_for_pass
+
+    select_for_pass(config, items)
+
+
 def pytest_report_header(config) -> list[str]:  # type: ignore[no-untyped-def]
     if not _django_active(config):
         return ["forensics backends: none (pytest-django disabled)"]
