@@ -63,7 +63,7 @@ run_pass() {  # name, then extra environment, then pytest args after --
   local var_dir; var_dir=$(mktemp -d /tmp/forensics-test.XXXXXX)
   echo
   echo "=================== $name ==================="
-  env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL FORENSICS_VAR_DIR="$var_dir" "${envs[@]}" $PY -m pytest "$@"
+  env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL FORENSICS_VAR_DIR="$var_dir" "${envs[@]}" $PY -m pytest --durations=15 "$@"
   local rc=$?
   rm -rf "$var_dir"
   return $rc
