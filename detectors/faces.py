@@ -2,9 +2,12 @@
 per-face synthetic detector.
 
 Faces are cropped with the framing of aligned face datasets (a square 1.5x the
-face box, centred on it) at the photo's native resolution, never resized, and
-the crop is scored as native tiles like a whole image. A face the detector
-cannot see well is reported as such, never scored low.
+face box, centred on it, cut back to the photo's own pixels) at the photo's
+native resolution, never resized, and the crop is scored as native tiles like
+a whole image. Nothing is invented past the border: on tightly framed photos
+(UTKFace) MTCNN's box overhangs the frame and an edge-replicated square was
+72% streaks, which the model scored as if they were pixels. A face the
+detector cannot see well is reported as such, never scored low.
 """
 from __future__ import annotations
 
@@ -72,25 +75,20 @@ def shared_face_finder(device: str = "cpu") -> FaceFinder:
     return _shared[device]
 
 
-def crop_box(box: Sequence[float]) -> tuple[float, float, float, float]:
-    """The square (x1, y1, x2, y2) that ``crop_face`` cuts around a face box."""
+def crop_box(box: Sequence[float], width: int, height: int) -> tuple[int, int, int, int]:
+    """What ``crop_face`` cuts: the square CROP_SCALE times the face box, centred on it, clipped to the image."""
     x1, y1, x2, y2 = box
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     half = CROP_SCALE * max(x2 - x1, y2 - y1) / 2
-    return cx - half, cy - half, cx + half, cy + half
+    x0, y0, side = round(cx - half), round(cy - half), max(1, round(2 * half))
+    left, top = min(max(0, x0), width - 1), min(max(0, y0), height - 1)
+    right, bottom = max(min(width, x0 + side), left + 1), max(min(height, y0 + side), top + 1)
+    return left, top, right, bottom
 
 
 def crop_face(image: Image.Image, box: Sequence[float]) -> Image.Image:
-    """A square crop CROP_SCALE times the face box at native resolution, edge-replicated where it leaves the image."""
-    x1, y1, x2, y2 = box
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    half = CROP_SCALE * max(x2 - x1, y2 - y1) / 2
-    pad = int(np.ceil(max(0, half - cx, half - cy, cx + half - image.width, cy + half - image.height))) + 1
-    if pad:
-        image = Image.fromarray(np.pad(np.asarray(image), ((pad, pad), (pad, pad), (0, 0)), mode="edge"))
-    left, top = round(cx - half + pad), round(cy - half + pad)
-    side = round(2 * half)
-    return image.crop((left, top, left + side, top + side))
+    """The face's crop at native resolution; where the square leaves the image it is cut, never padded."""
+    return image.crop(crop_box(box, image.width, image.height))
 
 
 def boxes_png(image: Image.Image, faces: Sequence[Face], scores: Sequence[float | None], threshold: float) -> bytes:
@@ -158,7 +156,7 @@ class FaceSyntheticDetector(Detector):
                            evidence=evidence, artifacts=artifacts)
         top_score, top_face, top_tiles = max(scored, key=lambda triple: triple[0])
         artifacts["heatmap"] = self.model.tile_map(top_face.crop, top_tiles)
-        evidence["heatmap_box"] = [round(v, 1) for v in crop_box(top_face.box)]
+        evidence["heatmap_box"] = list(crop_box(top_face.box, image.width, image.height))
         evidence.update(self.model.tiles_evidence(top_tiles))
         return Finding(
             self.name, version, FindingLabel.SYNTHETIC if top_score >= threshold else FindingLabel.AUTHENTIC,
