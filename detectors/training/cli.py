@@ -73,7 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="initialisation, sampling order and augmentation")
+    parser.add_argument("--data-seed", type=int,
+                        help="which reals are drawn and which images are evaluated (default: --seed)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--target-fpr", type=float, default=0.01)
@@ -85,20 +87,25 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
                         help="faces: train and score on MTCNN crops of each face (for the face detector)")
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    cfg = TrainConfig(
+    return TrainConfig(
         name=args.name, reals=args.real, fakes=args.fake, out_dir=args.out, calib_reals=args.calib_real,
         test_reals=args.test_real, sbi_from=tuple(args.sbi), exclude_family=args.exclude_family,
         keep_self_blends=args.keep_self_blends, width=args.width,
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, data_seed=args.data_seed,
+        device=args.device,
         target_fpr=args.target_fpr, version=args.model_version, crop=args.crop, eval_limit=args.eval_limit,
         eval_degradations=tuple(args.degradations.split(",")), write_weights=not args.no_weights,
         init_from=args.init_from,
     )
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    cfg = config_from_args(args)
     card = train_detector(cfg)
     if not cfg.write_weights:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -85,7 +85,10 @@ class TrainConfig:
     steps: int = 1500
     batch_size: int = 32
     lr: float = 2e-3
-    seed: int = 0
+    seed: int = 0  # the network's initialisation, sampling order and augmentation draws
+    # which reals are drawn (``limit``) and which images are evaluated (``eval_limit``); None: the same as ``seed``.
+    # Repeated runs (detectors.training.repeat) fix it, so that only training varies and they share a test set.
+    data_seed: int | None = None
     device: str = "cpu"
     target_fpr: float = 0.01
     version: str = "2.1"
@@ -98,6 +101,16 @@ class TrainConfig:
 
 
 Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class HeldOutScores:
+    """One run's calibrated probabilities on the left-out family and the test reals, per degradation: what
+    ``detectors.training.repeat`` needs to compare runs image by image and to score their ensemble."""
+
+    paths: tuple[str, ...]
+    labels: np.ndarray
+    probabilities: dict[str, np.ndarray]
 
 
 @dataclass
@@ -130,9 +143,10 @@ def _cap(samples: list[Sample], limit: int, seed: int) -> list[Sample]:
 
 
 def build_splits(cfg: TrainConfig) -> Splits:
+    seed = cfg.seed if cfg.data_seed is None else cfg.data_seed
     train, calib, test, held_out = [], [], [], []
     for source in cfg.reals:
-        parts = split(_real_samples(source, cfg.seed))
+        parts = split(_real_samples(source, seed))
         train += parts["train"]
         calib += parts["calib"]
         test += parts["test"]
@@ -142,10 +156,10 @@ def build_splits(cfg: TrainConfig) -> Splits:
             calib += [self_blended(s) for s in parts["calib"]]
             test += [self_blended(s) for s in parts["test"]]
     for source in cfg.calib_reals:  # never trained on: calibrate on two thirds, report the rest
-        for sample in _real_samples(source, cfg.seed):
+        for sample in _real_samples(source, seed):
             (test if split_bucket(sample) == "test" else calib).append(sample)
     for source in cfg.test_reals:
-        test += _real_samples(source, cfg.seed)
+        test += _real_samples(source, seed)
     for source in cfg.fakes:
         samples = _fake_samples(source, cfg.reals[0].family if cfg.reals else "")
         if source.family == cfg.exclude_family:
@@ -156,8 +170,8 @@ def build_splits(cfg: TrainConfig) -> Splits:
     if cfg.exclude_family == "faceswap" and not cfg.keep_self_blends:  # self-blends count as face swaps
         held_out += [s for s in train + calib + test if s.source == "sbi"]
         train, calib, test = ([s for s in part if s.source != "sbi"] for part in (train, calib, test))
-    return Splits(train, _cap(calib, cfg.eval_limit, cfg.seed), _cap(test, cfg.eval_limit, cfg.seed),
-                  _cap(held_out, cfg.eval_limit, cfg.seed))
+    return Splits(train, _cap(calib, cfg.eval_limit, seed), _cap(test, cfg.eval_limit, seed),
+                  _cap(held_out, cfg.eval_limit, seed))
 
 
 def split_bucket(sample: Sample) -> str:
@@ -193,11 +207,11 @@ def _load(samples: list[Sample], crop: str) -> tuple[list[Sample], list]:
 
 
 def measure(model: torch.nn.Module, calibration: Calibration, samples: list[Sample], images: list, cfg: TrainConfig,
-            degradations: tuple[str, ...]) -> dict[str, Any]:
+            degradations: tuple[str, ...], probabilities: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Per degradation: AUC of all reals against all fakes, and against each fake family; FPR per real source
     (``detectors.evaluation.scoring.measure``, shared with ``python -m detectors.evaluation``)."""
     return measure_scored(model, calibration, samples, images, degradations, device=cfg.device, tile=cfg.tile,
-                          max_tiles=cfg.max_tiles, name=cfg.name)
+                          max_tiles=cfg.max_tiles, name=cfg.name, probabilities=probabilities)
 
 
 def _initial_model(cfg: TrainConfig) -> tuple[ArtifactNetConfig, ArtifactNet, dict[str, Any] | None]:
@@ -242,7 +256,10 @@ def _fit(model: ArtifactNet, cfg: TrainConfig, splits: Splits, progress: Progres
     return history
 
 
-def train_detector(cfg: TrainConfig, progress: Progress | None = None) -> dict[str, Any]:
+def train_detector(cfg: TrainConfig, progress: Progress | None = None,
+                   on_held_out: Callable[[HeldOutScores], None] | None = None) -> dict[str, Any]:
+    """Train, calibrate and evaluate; the card (weights saved unless ``write_weights`` is off). With
+    ``exclude_family``, ``on_held_out`` receives the per-image scores behind the held-out figures."""
     progress = progress or (lambda stage, fraction: None)
     torch.manual_seed(cfg.seed)
     started = time.time()
@@ -266,11 +283,16 @@ def train_detector(cfg: TrainConfig, progress: Progress | None = None) -> dict[s
     if cfg.exclude_family:
         reals = [(s, img) for s, img in zip(test_samples, test_images) if s.label == 0]
         held, held_images = _load(splits.held_out_family, cfg.crop)
+        held_samples = [s for s, _ in reals] + held
+        probabilities: dict[str, np.ndarray] = {}
         report["held_out_family"] = {
             "family": cfg.exclude_family,
-            **measure(model, calibration, [s for s, _ in reals] + held, [img for _, img in reals] + held_images,
-                      cfg_eval, cfg.eval_degradations),
+            **measure(model, calibration, held_samples, [img for _, img in reals] + held_images, cfg_eval,
+                      cfg.eval_degradations, probabilities),
         }
+        if on_held_out is not None:
+            on_held_out(HeldOutScores(tuple(str(s.path) for s in held_samples),
+                                      np.array([s.label for s in held_samples]), probabilities))
     card = _card(cfg, model_cfg, splits, calibration, ece, history, report, started)
     if init_card is not None:
         card["initialised_from"] = {"name": init_card.get("name"), "weights_sha256": init_card.get("weights_sha256"),
@@ -317,6 +339,7 @@ def _card(cfg: TrainConfig, model_cfg: ArtifactNetConfig, splits: Splits, calibr
                                "a random native tile, flip",
         },
         "training": {"steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "seed": cfg.seed,
+                     "data_seed": cfg.seed if cfg.data_seed is None else cfg.data_seed,
                      "device": cfg.device, "history": history, "seconds": round(time.time() - started, 1),
                      "torch": torch.__version__, "python": platform.python_version()},
         "calibration": {**calibration.to_dict(),
@@ -358,4 +381,6 @@ def reproduce_command() -> str:
         argv[0:1] = ["python", "-m", ".".join(package.parts)]
     elif first.name == "manage.py":
         argv[0:1] = ["python", "manage.py"]
+    elif first.suffix == ".py" and first.is_relative_to(repo):  # a module of this repository run with -m
+        argv[0:1] = ["python", "-m", ".".join(first.relative_to(repo).with_suffix("").parts)]
     return " ".join(shlex.quote(a) for a in argv)

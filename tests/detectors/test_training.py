@@ -166,6 +166,9 @@ def test_the_reproduce_command_names_packages_inside_and_outside_the_checkout(mo
     inside = Path(__file__).resolve().parents[2] / "detectors" / "training" / "__main__.py"
     monkeypatch.setattr(sys, "argv", [str(inside), "--name", "x y"])
     assert reproduce_command() == "python -m detectors.training --name 'x y'"
+    module = inside.parent / "repeat.py"
+    monkeypatch.setattr(sys, "argv", [str(module), "--seeds", "0,1"])
+    assert reproduce_command() == "python -m detectors.training.repeat --seeds 0,1"
 
 
 def test_self_blends_are_held_out_with_face_swaps_unless_kept(root) -> None:  # type: ignore[no-untyped-def]
