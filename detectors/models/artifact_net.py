@@ -35,27 +35,40 @@ class ArtifactNetConfig:
     blocks: tuple[int, int] = (2, 2)
     residual: str = "npr"  # "npr" or "none" (raw pixels, for ablations)
     residual_gain: float = 4.0  # NPR residuals are small; scale them into a range GroupNorm's first conv likes
+    # down-up factors, one 3-channel residual each: (2,) is NPR as published; (2, 4) adds the trace of a 4x
+    # upsampling path (a generator's decoder upsamples 2x several times), stacked as channels
+    residual_scales: tuple[int, ...] = (2,)
     dropout: float = 0.2
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["blocks"] = list(self.blocks)
+        data["residual_scales"] = list(self.residual_scales)
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> ArtifactNetConfig:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        if "blocks" in known:
-            known["blocks"] = tuple(known["blocks"])
+        for key in ("blocks", "residual_scales"):
+            if key in known:
+                known[key] = tuple(known[key])
         return cls(**known)
 
 
-def npr_residual(images: torch.Tensor) -> torch.Tensor:
-    """The image minus its nearest-neighbour 2x down-up copy (odd trailing rows/columns dropped)."""
-    h, w = images.shape[-2] // 2 * 2, images.shape[-1] // 2 * 2
+def npr_residual(images: torch.Tensor, factor: int = 2) -> torch.Tensor:
+    """The image minus its nearest-neighbour down-up copy by ``factor`` (trailing rows/columns that do not fill
+    a whole block dropped)."""
+    h, w = images.shape[-2] // factor * factor, images.shape[-1] // factor * factor
     images = images[..., :h, :w]
-    coarse = images[..., ::2, ::2]
-    return images - coarse.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
+    coarse = images[..., ::factor, ::factor]
+    return images - coarse.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
+
+
+def residuals(images: torch.Tensor, scales: tuple[int, ...]) -> torch.Tensor:
+    """The NPR residual at each scale, cropped to a common size and stacked as channels."""
+    size = max(scales)
+    h, w = images.shape[-2] // size * size, images.shape[-1] // size * size
+    return torch.cat([npr_residual(images[..., :h, :w], factor) for factor in scales], dim=1)
 
 
 def _norm(channels: int) -> nn.GroupNorm:
@@ -87,7 +100,8 @@ class ArtifactNet(nn.Module):
         super().__init__()
         self.config = config
         w = config.width
-        self.stem = nn.Sequential(nn.Conv2d(3, w, 3, 1, 1, bias=False), _norm(w), nn.ReLU())
+        channels = 3 * len(config.residual_scales) if config.residual == "npr" else 3
+        self.stem = nn.Sequential(nn.Conv2d(channels, w, 3, 1, 1, bias=False), _norm(w), nn.ReLU())
         layers: list[nn.Module] = []
         cin = w
         for stage, count in enumerate(config.blocks):
@@ -101,7 +115,8 @@ class ArtifactNet(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         if self.config.residual == "npr":
-            images = npr_residual(images) * self.config.residual_gain
+            images = (npr_residual(images) if self.config.residual_scales == (2,)
+                      else residuals(images, self.config.residual_scales)) * self.config.residual_gain
         return self.stages(self.stem(images)).mean(dim=(-2, -1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -70,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
                         help="start from these weights; with --steps 0 only calibrate and evaluate them (e.g. the "
                              "whole-image model recalibrated on face crops)")
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--residual-scales", default="2",
+                        help="NPR down-up factors stacked as input channels, e.g. 2,4 (default 2: NPR as published)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -96,6 +98,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         name=args.name, reals=args.real, fakes=args.fake, out_dir=args.out, calib_reals=args.calib_real,
         test_reals=args.test_real, sbi_from=tuple(args.sbi), exclude_family=args.exclude_family,
         keep_self_blends=args.keep_self_blends, width=args.width,
+        residual_scales=tuple(int(f) for f in args.residual_scales.split(",")),
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, data_seed=args.data_seed,
         device=args.device,
         target_fpr=args.target_fpr, version=args.model_version, crop=args.crop, eval_limit=args.eval_limit,

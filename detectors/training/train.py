@@ -80,6 +80,7 @@ class TrainConfig:
     # face blended with a jittered copy of itself), so the held-out set is then the face-swap generator's output only
     keep_self_blends: bool = False
     width: int = 16
+    residual_scales: tuple[int, ...] = (2,)  # ArtifactNetConfig.residual_scales
     tile: int = TILE
     max_tiles: int = MAX_TILES
     steps: int = 1500
@@ -217,7 +218,7 @@ def measure(model: torch.nn.Module, calibration: Calibration, samples: list[Samp
 def _initial_model(cfg: TrainConfig) -> tuple[ArtifactNetConfig, ArtifactNet, dict[str, Any] | None]:
     """A fresh network, or (``init_from``) a trained one to fine-tune or only to recalibrate for another crop."""
     if cfg.init_from is None:
-        model_cfg = ArtifactNetConfig(width=cfg.width)
+        model_cfg = ArtifactNetConfig(width=cfg.width, residual_scales=tuple(cfg.residual_scales))
         return model_cfg, ArtifactNet(model_cfg).to(cfg.device), None
     card = load_card(cfg.init_from)
     model_cfg = ArtifactNetConfig.from_dict(card["architecture"])
