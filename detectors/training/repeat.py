@@ -40,7 +40,8 @@ def log_odds(probabilities: np.ndarray) -> np.ndarray:
 
 
 def summarise(runs: dict[int, HeldOutScores]) -> dict[str, Any]:
-    """Per degradation: each seed's held-out AUC, their mean, spread and range, and the ensemble's AUC."""
+    """Per degradation: each seed's held-out AUC, their mean, spread and range, and the ensemble's AUC; the
+    same per folder of held-out fakes (a family often pools generators that differ in how findable they are)."""
     if not runs:
         raise ValueError("no runs to summarise")
     first = next(iter(runs.values()))
@@ -48,12 +49,21 @@ def summarise(runs: dict[int, HeldOutScores]) -> dict[str, Any]:
         if run.paths != first.paths:
             raise ValueError(f"seed {seed} was scored on other images than the rest: runs must share --data-seed")
     labels = first.labels
+    folders = np.array([Path(p).parent.name for p in first.paths])
     out: dict[str, Any] = {}
     for degradation in first.probabilities:
         per_seed = {seed: binary_metrics(labels, run.probabilities[degradation]) for seed, run in runs.items()}
         aucs = np.array([m.auc for m in per_seed.values()])
-        ensemble = binary_metrics(labels, np.mean([log_odds(run.probabilities[degradation])
-                                                   for run in runs.values()], axis=0))
+        mean_log_odds = np.mean([log_odds(run.probabilities[degradation]) for run in runs.values()], axis=0)
+        ensemble = binary_metrics(labels, mean_log_odds)
+        per_folder = {}
+        for folder in sorted(set(folders[labels == 1])):
+            mask = (labels == 0) | (folders == folder)
+            per_folder[folder] = {
+                "n_fake": int((folders[labels == 1] == folder).sum()),
+                "auc_mean": round(float(np.mean([binary_metrics(labels[mask], run.probabilities[degradation][mask]).auc
+                                                 for run in runs.values()])), 4),
+                "ensemble_auc": round(binary_metrics(labels[mask], mean_log_odds[mask]).auc, 4)}
         out[degradation] = {
             "n_real": int((labels == 0).sum()), "n_fake": int((labels == 1).sum()),
             "auc_per_seed": {str(seed): round(m.auc, 4) for seed, m in per_seed.items()},
@@ -63,6 +73,7 @@ def summarise(runs: dict[int, HeldOutScores]) -> dict[str, Any]:
             "tpr_at_1pct_fpr_mean": round(float(np.mean([m.tpr_at_1pct_fpr for m in per_seed.values()])), 4),
             "ensemble_auc": round(ensemble.auc, 4),
             "ensemble_tpr_at_1pct_fpr": round(ensemble.tpr_at_1pct_fpr, 4),
+            "per_fake_folder": per_folder,  # each held-out folder against all the reals
         }
     return out
 

@@ -25,6 +25,13 @@ def test_the_summary_reports_each_seed_their_spread_and_the_ensemble() -> None:
     mean = np.mean([log_odds(r.probabilities["clean"]) for r in runs.values()], axis=0)
     assert row["ensemble_auc"] == round(auc_score(np.array(labels), mean), 4) == 1.0
     assert (row["n_real"], row["n_fake"]) == (2, 2)
+    assert row["per_fake_folder"] == {"": {"n_fake": 2, "auc_mean": 0.75, "ensemble_auc": 1.0}}
+
+
+def test_each_folder_of_held_out_fakes_is_reported_against_all_reals() -> None:
+    paths = ("r/1.png", "r/2.png", "easy/1.png", "hard/1.png")
+    row = summarise({0: scores([0.2, 0.4, 0.9, 0.3], [0, 0, 1, 1], paths)})["clean"]
+    assert row["per_fake_folder"]["easy"]["auc_mean"] == 1.0 and row["per_fake_folder"]["hard"]["auc_mean"] == 0.5
 
 
 def test_runs_scored_on_different_images_are_refused() -> None:
