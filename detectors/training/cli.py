@@ -75,6 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--weight-average", choices=["none", "swa"], default="none",
+                        help="swa: keep the average of the weights over the second half of training")
     parser.add_argument("--seed", type=int, default=0, help="initialisation, sampling order and augmentation")
     parser.add_argument("--data-seed", type=int,
                         help="which reals are drawn and which images are evaluated (default: --seed)")
@@ -100,6 +102,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         keep_self_blends=args.keep_self_blends, width=args.width,
         residual_scales=tuple(int(f) for f in args.residual_scales.split(",")),
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, data_seed=args.data_seed,
+        weight_average=args.weight_average,
         device=args.device,
         target_fpr=args.target_fpr, version=args.model_version, crop=args.crop, eval_limit=args.eval_limit,
         eval_degradations=tuple(args.degradations.split(",")), write_weights=not args.no_weights,

@@ -57,7 +57,7 @@ def summarise(runs: dict[int, HeldOutScores]) -> dict[str, Any]:
         mean_log_odds = np.mean([log_odds(run.probabilities[degradation]) for run in runs.values()], axis=0)
         ensemble = binary_metrics(labels, mean_log_odds)
         per_folder = {}
-        for folder in sorted(set(folders[labels == 1])):
+        for folder in sorted(str(f) for f in set(folders[labels == 1])):
             mask = (labels == 0) | (folders == folder)
             per_folder[folder] = {
                 "n_fake": int((folders[labels == 1] == folder).sum()),
@@ -92,8 +92,11 @@ def load_scores(path: Path) -> HeldOutScores:
 
 def recipe_key(cfg: TrainConfig) -> str:
     """A short digest of everything that shapes a run except its name and seed: cached scores from another
-    recipe or another data draw are never mistaken for this one's."""
-    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("name", "seed", "out_dir", "device")}
+    recipe or another data draw are never mistaken for this one's. Options at their default are left out, so
+    a new option does not orphan the scores of runs made before it existed."""
+    defaults = TrainConfig(name="", reals=[], fakes=[], out_dir=Path("."))
+    fields = {k: v for k, v in dataclasses.asdict(cfg).items()
+              if k not in ("name", "seed", "out_dir", "device") and v != getattr(defaults, k)}
     return hashlib.sha256(repr(sorted(fields.items())).encode()).hexdigest()[:12]
 
 

@@ -81,6 +81,9 @@ class TrainConfig:
     keep_self_blends: bool = False
     width: int = 16
     residual_scales: tuple[int, ...] = (2,)  # ArtifactNetConfig.residual_scales
+    # "swa": the kept weights are the average of the weights after every step of the second half of training
+    # (dense weight averaging, as SWAD does for domain generalisation) rather than the last step's
+    weight_average: str = "none"
     tile: int = TILE
     max_tiles: int = MAX_TILES
     steps: int = 1500
@@ -240,6 +243,9 @@ def _fit(model: ArtifactNet, cfg: TrainConfig, splits: Splits, progress: Progres
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.05)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     loss_fn = torch.nn.BCEWithLogitsLoss()
+    if cfg.weight_average not in ("none", "swa"):
+        raise ValueError(f"weight_average must be 'none' or 'swa', got {cfg.weight_average!r}")
+    averaged = torch.optim.swa_utils.AveragedModel(model) if cfg.weight_average == "swa" else None
     history, losses = [], []
     model.train()
     for step, (tiles, labels) in enumerate(loader, start=1):
@@ -248,12 +254,16 @@ def _fit(model: ArtifactNet, cfg: TrainConfig, splits: Splits, progress: Progres
         loss.backward()
         optimiser.step()
         scheduler.step()
+        if averaged is not None and step > cfg.steps // 2:
+            averaged.update_parameters(model)
         losses.append(loss.item())
         progress("training", step / cfg.steps)
         if step % 100 == 0 or step == cfg.steps:
             history.append({"step": step, "loss": round(float(np.mean(losses[-100:])), 4)})
             print(f"[{cfg.name}] step {step}/{cfg.steps} loss {history[-1]['loss']:.4f} "
                   f"({time.time() - started:.0f} s)", flush=True)
+    if averaged is not None:  # GroupNorm only: no running statistics to recompute for the averaged weights
+        model.load_state_dict(averaged.module.state_dict())
     return history
 
 
@@ -340,6 +350,7 @@ def _card(cfg: TrainConfig, model_cfg: ArtifactNetConfig, splits: Splits, calibr
                                "a random native tile, flip",
         },
         "training": {"steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "seed": cfg.seed,
+                     "weight_average": cfg.weight_average,
                      "data_seed": cfg.seed if cfg.data_seed is None else cfg.data_seed,
                      "device": cfg.device, "history": history, "seconds": round(time.time() - started, 1),
                      "torch": torch.__version__, "python": platform.python_version()},

@@ -124,6 +124,17 @@ def test_leaving_a_family_out_reports_it_and_writes_no_weights(root, tmp_path) -
     assert "weights_sha256" not in card and not (tmp_path / "out").exists()
 
 
+def test_weight_averaging_keeps_the_mean_of_the_late_weights_and_says_so(root, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base = {"out_dir": tmp_path, "steps": 20, "eval_degradations": ("clean",), "write_weights": True}
+    plain = train_detector(tiny_config(root, name="plain", **base))
+    averaged = train_detector(tiny_config(root, name="swa", weight_average="swa", **base))
+    assert averaged["training"]["weight_average"] == "swa" and plain["training"]["weight_average"] == "none"
+    # same seed, same batches: only the kept weights differ
+    assert plain["training"]["history"] == averaged["training"]["history"]
+    assert plain["weights_sha256"] != averaged["weights_sha256"]
+    CalibratedImageModel(tmp_path / "swa.safetensors")  # loads and serves like any other
+
+
 def test_the_evaluate_command_scores_the_serving_path(trained, root, tmp_path, capsys):  # type: ignore[no-untyped-def]
     from detectors.evaluation.cli import main
 
