@@ -58,10 +58,12 @@ done
 # set is then only our face-swap generator's swaps, the protocol of the self-blended-images paper.
 $PY -m detectors.training --name lofo-faceswap-keep-self-blends "${DATA[@]}" --exclude-family faceswap --keep-self-blends \
   --no-weights --steps "$LOFO_STEPS" --degradations clean,jpeg75 --out detectors/weights/evaluation/lofo --device "$DEVICE"
-# One leave-out repeated over three training seeds on one data draw: the spread a single row hides (~45 min on CPU).
-$PY -m detectors.training.repeat --name lofo-diffusion "${DATA[@]}" --exclude-family diffusion --seeds 0,1,2 \
-  --steps "$LOFO_STEPS" --degradations clean,jpeg75 --eval-limit 200 --out detectors/weights/evaluation/lofo/repeats \
-  --device "$DEVICE"
+# Two leave-outs repeated over three training seeds on one data draw: the spread a single row hides (~45 min each).
+for family in diffusion decoder; do
+  $PY -m detectors.training.repeat --name "lofo-$family" "${DATA[@]}" --exclude-family "$family" --seeds 0,1,2 \
+    --steps "$LOFO_STEPS" --degradations clean,jpeg75 --eval-limit 200 --out detectors/weights/evaluation/lofo/repeats \
+    --device "$DEVICE"
+done
 $PY -m detectors.training --name synthetic-image "${DATA[@]}" --steps "$STEPS" --out detectors/weights --device "$DEVICE" \
   --degradations clean,jpeg90,jpeg75,jpeg50,resize0.5,blur1.0,screenshot
 # The face detector is the same network, calibrated and measured on MTCNN face crops (native resolution).
