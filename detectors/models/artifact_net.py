@@ -115,8 +115,7 @@ class ArtifactNet(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         if self.config.residual == "npr":
-            images = (npr_residual(images) if self.config.residual_scales == (2,)
-                      else residuals(images, self.config.residual_scales)) * self.config.residual_gain
+            images = residuals(images, self.config.residual_scales) * self.config.residual_gain
         return self.stages(self.stem(images)).mean(dim=(-2, -1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
