@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from detectors.preprocess import TILE, array_to_tensor, pad_to, random_tile
 from detectors.training.degradations import match_history, random_degradation
@@ -179,10 +179,14 @@ class ImageDataset(Dataset):
         img = _random_region(img, rng, side)
         return random_degradation(img, rng)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int]:
+        """``key``: an index (one view per image per ``epoch``), or ``(index, draw)`` from :class:`NumberedDraws`
+        (a fresh view every time the sampler draws the image again)."""
+        index, draw = key if isinstance(key, tuple) else (key, None)
         label = self.samples[index].label
         if self.train:
-            rng = np.random.default_rng((self.seed, self.epoch, index))
+            rng = np.random.default_rng((self.seed, self.epoch, index) if draw is None
+                                        else (self.seed, self.epoch, index, draw))
             tile = random_tile(self.view(index, rng), rng, self.tile)
             return (tile.flip(-1) if rng.random() < 0.5 else tile), label
         img = self.images[index]
@@ -192,6 +196,26 @@ class ImageDataset(Dataset):
         h, w = arr.shape[:2]
         y, x = (h - self.tile) // 2, (w - self.tile) // 2
         return array_to_tensor(arr[y:y + self.tile, x:x + self.tile]), label
+
+
+class NumberedDraws(Sampler[tuple[int, int]]):
+    """Numbers the draws of a with-replacement sampler: ``(index, draw)``.
+
+    A step-based run draws each image many times (a small real source, balanced
+    against a large one, is drawn dozens of times). Keyed by index alone, every
+    draw got the same crop, degradation and self-blend: the network saw one
+    frozen view per image and could memorise it. The draw number keys a fresh,
+    still reproducible, view.
+    """
+
+    def __init__(self, sampler: Sampler[int]) -> None:
+        self.sampler = sampler
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return ((index, draw) for draw, index in enumerate(self.sampler))
+
+    def __len__(self) -> int:
+        return len(self.sampler)  # type: ignore[arg-type]
 
 
 def _random_region(img: Image.Image, rng: np.random.Generator, side: int) -> Image.Image:

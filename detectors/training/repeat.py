@@ -29,7 +29,7 @@ import numpy as np
 
 from detectors.evaluation.metrics import binary_metrics
 from detectors.training.cli import add_arguments, config_from_args
-from detectors.training.train import HeldOutScores, TrainConfig, reproduce_command, train_detector
+from detectors.training.train import TRAINING_REVISION, HeldOutScores, TrainConfig, reproduce_command, train_detector
 
 DEFAULT_SCORES_DIR = Path("var/lab/repeat-scores")
 
@@ -97,6 +97,7 @@ def recipe_key(cfg: TrainConfig) -> str:
     defaults = TrainConfig(name="", reals=[], fakes=[], out_dir=Path("."))
     fields = {k: v for k, v in dataclasses.asdict(cfg).items()
               if k not in ("name", "seed", "out_dir", "device") and v != getattr(defaults, k)}
+    fields["training_revision"] = TRAINING_REVISION  # a change to how runs train orphans older runs' scores
     return hashlib.sha256(repr(sorted(fields.items())).encode()).hexdigest()[:12]
 
 

@@ -41,6 +41,7 @@ from detectors.preprocess import MAX_TILES, TILE
 from detectors.tiles import tiled_logits
 from detectors.training.data import (
     ImageDataset,
+    NumberedDraws,
     Sample,
     list_fakes,
     list_reals,
@@ -52,6 +53,10 @@ from detectors.training.data import (
 from detectors.training.degradations import EVALUATION_DEGRADATIONS
 
 log = logging.getLogger(__name__)
+
+# Bumped when a change alters what the same recipe trains (2: a fresh training view at every draw of an image,
+# where revision 1 reused one view per image for the whole run); recorded in cards and repeat caches.
+TRAINING_REVISION = 2
 
 
 @dataclass(frozen=True)
@@ -235,10 +240,10 @@ def _fit(model: ArtifactNet, cfg: TrainConfig, splits: Splits, progress: Progres
         raise ValueError("no training fakes found: check the --fake folders")
     train_samples, train_images = _load(splits.train, cfg.crop)
     train_set = ImageDataset(train_samples, cfg.tile, train=True, seed=cfg.seed, images=train_images)
-    sampler = torch.utils.data.WeightedRandomSampler(
+    sampler = NumberedDraws(torch.utils.data.WeightedRandomSampler(
         _balanced_weights(train_samples), num_samples=cfg.steps * cfg.batch_size, replacement=True,
         generator=torch.Generator().manual_seed(cfg.seed),
-    )
+    ))
     loader = DataLoader(train_set, batch_size=cfg.batch_size, sampler=sampler, num_workers=0)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.05)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
@@ -350,6 +355,7 @@ def _card(cfg: TrainConfig, model_cfg: ArtifactNetConfig, splits: Splits, calibr
                                "a random native tile, flip",
         },
         "training": {"steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "seed": cfg.seed,
+                     "revision": TRAINING_REVISION,
                      "weight_average": cfg.weight_average,
                      "data_seed": cfg.seed if cfg.data_seed is None else cfg.data_seed,
                      "device": cfg.device, "history": history, "seconds": round(time.time() - started, 1),

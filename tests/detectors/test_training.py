@@ -208,3 +208,24 @@ def test_small_training_views_come_from_reals_and_fakes_alike(root, monkeypatch)
         small = [side for side in sides if side < 64]
         assert 0.5 * data.SMALL_VIEW_P < len(small) / len(sides) < 2 * data.SMALL_VIEW_P
         assert all(data.SMALL_VIEW_SIDES[0] <= side <= data.SMALL_VIEW_SIDES[1] for side in small)
+
+
+def test_an_image_drawn_again_gets_a_fresh_view_that_a_rerun_reproduces(root) -> None:  # type: ignore[no-untyped-def]
+    """Step-based training draws images with replacement: one frozen view per image would let the network
+    memorise it (the bug before training revision 2). Each draw is a new view, and the same draw is the same view."""
+    import torch
+
+    from detectors.training import data
+
+    samples = data.list_reals(root / "real", limit=3)
+    dataset = data.ImageDataset(samples, tile=64, train=True, seed=5)
+    sampler = data.NumberedDraws(torch.utils.data.WeightedRandomSampler(
+        [1.0] * len(samples), num_samples=60, replacement=True, generator=torch.Generator().manual_seed(0)))
+    keys = list(sampler)
+    assert len(keys) == len(sampler) == 60 and [draw for _, draw in keys] == list(range(60))
+    draws = [key for key in keys if key[0] == keys[0][0]]
+    assert len(draws) > 5, "with 3 images and 60 draws every image is drawn many times"
+    views = {dataset[key][0].numpy().tobytes() for key in draws}
+    assert len(views) > 1  # revision 1 gave exactly one
+    tile, _ = dataset[keys[0]]
+    assert torch.equal(tile, data.ImageDataset(samples, tile=64, train=True, seed=5)[keys[0]][0])
