@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces every shipped model from scratch: the three generators, their fakes,
 # the two detectors, and the evaluation reports in detectors/weights/evaluation/.
-# About an hour on a 2-core CPU; pass DEVICE=cuda to use a GPU (same code).
+# About 7 hours on a 2-core CPU (README: "scripts/build_default_models.sh rebuilds"); pass DEVICE=cuda to use a GPU (same code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
