@@ -10,7 +10,7 @@ on them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,7 +211,7 @@ class NumberedDraws(Sampler[tuple[int, int]]):
     def __init__(self, sampler: Sampler[int]) -> None:
         self.sampler = sampler
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[tuple[int, int]]:
         return ((index, draw) for draw, index in enumerate(self.sampler))
 
     def __len__(self) -> int:
