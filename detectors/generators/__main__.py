@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from detectors.generators.aligned import DENOISER_STRENGTHS
 from detectors.generators.aligned import FAMILIES as ALIGNED_FAMILIES
 from detectors.generators.common import apply_overrides
 from detectors.generators.data import DEFAULT_REAL_DIR
@@ -133,6 +134,8 @@ def _aligned(args: argparse.Namespace) -> dict[str, Any]:
         kwargs["weights_dir"] = args.weights_dir
     if args.checkpoint:
         kwargs["checkpoint"] = args.checkpoint
+    if args.family == "denoiser":
+        kwargs["denoiser_strength"] = args.strength
     paths = make_aligned(args.family, chosen, Path(args.out_dir), seed=args.seed, device=args.device,
                          max_side=args.max_side or (128 if args.family == "diffusion" else 256), max_outputs=limit, real_dir=args.real_dir, **kwargs)
     return {"count": len(paths), "out_dir": str(args.out_dir), "seconds": round(time.time() - started, 1)}
@@ -193,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     aligned.add_argument("--weights-dir",
                          help="decoder/denoiser: cached network folder (default: the shipped weights folder)")
     aligned.add_argument("--checkpoint", help="diffusion/faceswap: model file (default: shipped checkpoint)")
+    aligned.add_argument("--strength", choices=sorted(DENOISER_STRENGTHS), default="light",
+                         help="denoiser: light (camera noise replaced) or heavy (a photo painted back from strong "
+                              "noise); each has its own weights folder")
     for sp in (train, sample, swap, aligned):
         sp.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     return parser

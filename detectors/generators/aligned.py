@@ -44,6 +44,7 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +62,32 @@ DENOISER_KINDS = ("residual", "direct")
 RECONSTRUCTOR_OPS = DECODER_OPS + DENOISER_KINDS  # what load_or_train_decoder can build; the index seeds it
 DENOISER_TRAIN_NOISE = (2.0, 15.0)  # Gaussian noise std range (0-255 scale) the denoisers learn to remove
 DENOISER_INPUT_NOISE = (0.0, 4.0, 8.0)  # extra noise added to a real before denoising it, round-robin
-DIFFUSION_STRENGTHS = (0.1, 0.2, 0.35)
+
+
+@dataclass(frozen=True)
+class DenoiserStrength:
+    """How hard a denoiser works: the noise it learns to remove and the noise added to a real before it runs.
+
+    ``light`` replaces camera noise and little else. ``heavy`` paints back a
+    photo from noise it cannot see through, as a diffusion model's last steps
+    do (the denoising view of image generation), with a network that is not
+    a diffusion model: no time step, no U-Net, no resampling.
+    """
+
+    train_noise: tuple[float, float]
+    input_noise: tuple[float, ...]
+    weights_dir: Path
+
 
 _WEIGHTS_ROOT = Path(__file__).resolve().parents[1] / "weights" / "generators"
+DENOISER_STRENGTHS = {
+    "light": DenoiserStrength(DENOISER_TRAIN_NOISE, DENOISER_INPUT_NOISE, _WEIGHTS_ROOT / "denoisers"),
+    "heavy": DenoiserStrength((5.0, 50.0), (12.0, 25.0, 40.0), _WEIGHTS_ROOT / "denoisers-heavy"),
+}
+DIFFUSION_STRENGTHS = (0.1, 0.2, 0.35)
+
 DEFAULT_DECODER_WEIGHTS_DIR = _WEIGHTS_ROOT / "decoders"
-DEFAULT_DENOISER_WEIGHTS_DIR = _WEIGHTS_ROOT / "denoisers"
+DEFAULT_DENOISER_WEIGHTS_DIR = DENOISER_STRENGTHS["light"].weights_dir
 DEFAULT_DIFFUSION_CHECKPOINT = _WEIGHTS_ROOT / "diffusion" / "diffusion.safetensors"
 DEFAULT_FACESWAP_CHECKPOINT = _WEIGHTS_ROOT / "faceswap" / "faceswap.safetensors"
 
@@ -202,11 +224,12 @@ def train_decoder(
     crop: int = DECODER_CROP,
     lr: float = DECODER_LR,
     device: str = "cpu",
+    train_noise: tuple[float, float] = DENOISER_TRAIN_NOISE,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train one reconstructor on random ``crop`` x ``crop`` crops (L1, Adam); return it and its log.
 
     A denoiser sees its crop with Gaussian noise (std drawn from
-    DENOISER_TRAIN_NOISE) and learns to give back the crop.
+    ``train_noise``) and learns to give back the crop.
     """
     started = time.time()
     images = []
@@ -230,7 +253,7 @@ def train_decoder(
         x = _random_crops(images, batch_size, crop, rng).to(device)
         x_in = x
         if op in DENOISER_KINDS:
-            std = torch.from_numpy(rng.uniform(*DENOISER_TRAIN_NOISE, size=(len(x), 1, 1, 1))).float() / 127.5
+            std = torch.from_numpy(rng.uniform(*train_noise, size=(len(x), 1, 1, 1))).float() / 127.5
             x_in = x + std.to(device) * torch.randn_like(x)
         loss = F.l1_loss(model(x_in), x)
         opt.zero_grad(set_to_none=True)
@@ -244,6 +267,7 @@ def train_decoder(
         "crop": crop,
         "lr": lr,
         "seed": seed,
+        **({"train_noise": list(train_noise)} if op in DENOISER_KINDS else {}),
         "final_loss": float(np.mean(recent)) if recent else None,
         "seconds": round(time.time() - started, 2),
         "real_files": len(images),
@@ -263,6 +287,7 @@ def load_or_train_decoder(
     device: str = "cpu",
     batch_size: int = DECODER_BATCH,
     crop: int = DECODER_CROP,
+    train_noise: tuple[float, float] = DENOISER_TRAIN_NOISE,
 ) -> tuple[nn.Module, dict[str, Any], Path]:
     """Cached decoder or denoiser ``weights_dir/<op>.safetensors`` (+ ``<op>.json``), trained first if absent."""
     from safetensors.torch import load_file, save_file
@@ -276,7 +301,7 @@ def load_or_train_decoder(
         info = json.loads(sidecar.read_text()) if sidecar.is_file() else {"op": op}
         return model.to(device).eval(), info, path
     model, info = train_decoder(op, real_files, steps=steps, seed=seed, batch_size=batch_size, crop=crop,
-                                device=device)
+                                device=device, train_noise=train_noise)
     wdir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     family = "aligned-denoiser" if op in DENOISER_KINDS else "aligned-decoder"
@@ -342,6 +367,7 @@ def make_aligned(
     ddim_steps: int = DIFFUSION_DDIM_STEPS,
     max_outputs: int | None = None,
     real_dir: str | os.PathLike[str] | None = None,
+    denoiser_strength: str = "light",
 ) -> list[Path]:
     """Write one lossless PNG per usable real file into ``out_dir`` plus ``manifest.json``.
 
@@ -350,7 +376,8 @@ def make_aligned(
     when a decoder has to be trained), ``checkpoint`` (diffusion/faceswap:
     model file, default the shipped one), ``ddim_steps`` (diffusion) and
     ``max_outputs`` (stop after that many PNGs; faceswap skips faceless files so
-    callers may pass spare candidates) are optional. Returns the PNG paths.
+    callers may pass spare candidates) and ``denoiser_strength`` (a key of
+    DENOISER_STRENGTHS) are optional. Returns the PNG paths.
     """
     from detectors.generators.manifest import write_manifest
 
@@ -378,19 +405,22 @@ def make_aligned(
 
     if family in ("decoder", "denoiser"):
         ops = DECODER_OPS if family == "decoder" else DENOISER_KINDS
-        default_dir = DEFAULT_DECODER_WEIGHTS_DIR if family == "decoder" else DEFAULT_DENOISER_WEIGHTS_DIR
+        strength = DENOISER_STRENGTHS[denoiser_strength]
+        default_dir = DEFAULT_DECODER_WEIGHTS_DIR if family == "decoder" else strength.weights_dir
         wdir = Path(weights_dir) if weights_dir is not None else default_dir
         models: dict[str, nn.Module] = {}
         networks: dict[str, Any] = {}
         from detectors.generators.common import sha256_file
 
         for op in ops:
-            model, info, wpath = load_or_train_decoder(op, files, wdir, steps=train_steps, seed=seed, device=device)
+            model, info, wpath = load_or_train_decoder(op, files, wdir, steps=train_steps, seed=seed, device=device,
+                                                       train_noise=strength.train_noise)
             models[op] = model
             networks[op] = {"weights": str(wpath), "sha256": sha256_file(wpath), "train": info}
         config.update({"ops": list(ops), "assignment": "round-robin by index over usable files"})
         if family == "denoiser":
-            config.update({"input_noise": list(DENOISER_INPUT_NOISE), "train_noise": list(DENOISER_TRAIN_NOISE),
+            config.update({"strength": denoiser_strength, "input_noise": list(strength.input_noise),
+                           "train_noise": list(strength.train_noise),
                            "noise": "per file: std round-robin over input_noise; torch.Generator seeded with "
                                     "seed*1000003 + index"})
         extra["decoders" if family == "decoder" else "denoisers"] = networks
@@ -407,7 +437,7 @@ def make_aligned(
             x = _to_tensor(im)
             setting: dict[str, Any] = {"op": op}
             if family == "denoiser":
-                std = DENOISER_INPUT_NOISE[(k // len(ops)) % len(DENOISER_INPUT_NOISE)]
+                std = strength.input_noise[(k // len(ops)) % len(strength.input_noise)]
                 gen = torch.Generator().manual_seed(seed * 1000003 + k)
                 x = x + torch.randn(x.shape, generator=gen) * (std / 127.5)
                 setting["input_noise"] = std

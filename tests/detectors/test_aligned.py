@@ -136,6 +136,23 @@ def test_denoiser_family_strips_added_noise_without_resampling(real_files: list[
         assert np.asarray(Image.open(p)).shape == real.shape
 
 
+def test_heavy_denoisers_learn_their_own_noise_range_and_add_it_before_denoising(
+        real_files: list[Path], tmp_path: Path) -> None:
+    """The heavy strength is its own pair of networks (trained on strong noise) and its own input noise."""
+    heavy = aligned.DENOISER_STRENGTHS["heavy"]
+    assert heavy.weights_dir != aligned.DENOISER_STRENGTHS["light"].weights_dir
+    assert min(heavy.input_noise) > max(aligned.DENOISER_INPUT_NOISE)
+    out_dir = tmp_path / "fakes"
+    paths = aligned.make_aligned("denoiser", real_files, out_dir, weights_dir=tmp_path / "heavy", train_steps=2,
+                                 denoiser_strength="heavy")
+    man = _manifest(out_dir)
+    config = man["config"]
+    assert config["strength"] == "heavy" and config["train_noise"] == list(heavy.train_noise)
+    assert all(net["train"]["train_noise"] == list(heavy.train_noise) for net in man["extra"]["denoisers"].values())
+    settings = [man["extra"]["settings"][p.name]["input_noise"] for p in paths]
+    assert settings == [heavy.input_noise[(k // 2) % len(heavy.input_noise)] for k in range(len(paths))]
+
+
 def test_diffusion_partial_keeps_size_and_strength_orders_change() -> None:
     if not aligned.DEFAULT_DIFFUSION_CHECKPOINT.is_file():
         pytest.skip(f"diffusion checkpoint missing: {aligned.DEFAULT_DIFFUSION_CHECKPOINT}")
