@@ -24,7 +24,7 @@ from detectors.evaluation.plots import roc_png
 from detectors.evaluation.scoring import measure
 from detectors.synthetic_image import DEFAULT_MODELS_DIR, CalibratedImageModel
 from detectors.training.data import list_fakes, list_reals, load_views, split
-from detectors.training.degradations import EVALUATION_DEGRADATIONS
+from detectors.training.degradations import EVALUATION_DEGRADATIONS, degradation_named
 
 MODELS = {"synthetic-image": "none", "face-synthetic": "faces"}
 
@@ -69,9 +69,11 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
         samples = split(samples)["test"]
     samples, images, dropped = load_views(samples, crop)
     degradations = args.degradations.split(",")
-    unknown = sorted(set(degradations) - set(EVALUATION_DEGRADATIONS))
-    if unknown:
-        raise SystemExit(f"unknown degradation(s) {', '.join(unknown)}; known: {', '.join(EVALUATION_DEGRADATIONS)}")
+    for name in degradations:
+        try:
+            degradation_named(name)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
     probabilities: dict[str, np.ndarray] = {}
     measured = measure(model.model, model.calibration, samples, images, degradations, device=model.device,
                        tile=model.tile, max_tiles=model.max_tiles, probabilities=probabilities)

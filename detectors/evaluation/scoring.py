@@ -18,7 +18,7 @@ from detectors.evaluation.metrics import binary_metrics
 from detectors.preprocess import MAX_TILES, TILE
 from detectors.tiles import tiled_logits
 from detectors.training.data import Sample
-from detectors.training.degradations import EVALUATION_DEGRADATIONS
+from detectors.training.degradations import degradation_named
 
 
 def measure(model: torch.nn.Module, calibration: Calibration, samples: Sequence[Sample], images: Sequence[Image.Image],
@@ -34,7 +34,7 @@ def measure(model: torch.nn.Module, calibration: Calibration, samples: Sequence[
     families = np.array([s.family for s in samples])
     report: dict[str, Any] = {}
     for degradation in degradations:
-        degrade = EVALUATION_DEGRADATIONS[degradation]
+        degrade = degradation_named(degradation)
         logits = tiled_logits(model, [degrade(img) for img in images], device, tile, max_tiles)
         probs = calibration.probability(logits)
         if probabilities is not None:

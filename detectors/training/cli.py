@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from detectors.training.degradations import EVALUATION_DEGRADATIONS
+from detectors.training.degradations import EVALUATION_DEGRADATIONS, degradation_named
 from detectors.training.train import Source, TrainConfig, train_detector
 
 
@@ -92,6 +92,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    for name in args.degradations.split(","):
+        try:  # before training, not after an hour of it
+            degradation_named(name)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
     if args.threads:
         import torch
 

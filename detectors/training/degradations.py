@@ -6,6 +6,7 @@ applies each one separately so its effect is measured on its own.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -65,6 +66,26 @@ EVALUATION_DEGRADATIONS: dict[str, Degradation] = {
                                      round(img.width * 0.9), round(img.height * 0.9))),
     "screenshot": screenshot,
 }
+
+# Any strength of these, by name: "blur2.0", "jpeg60", "resize0.75", "noise3" (for sweeps beyond the fixed set).
+_SWEEPABLE: dict[str, Callable[[float], Degradation]] = {
+    "jpeg": lambda q: jpeg(int(q)), "blur": blur, "resize": rescale_once, "noise": noise}
+_SWEEP_NAME = re.compile(r"^(jpeg|blur|resize|noise)(\d+(?:\.\d+)?)$")
+
+
+def degradation_named(name: str) -> Degradation:
+    """One of EVALUATION_DEGRADATIONS, or a sweepable kind at any strength; a clear error for anything else."""
+    if name in EVALUATION_DEGRADATIONS:
+        return EVALUATION_DEGRADATIONS[name]
+    match = _SWEEP_NAME.match(name)
+    if match is None:
+        raise ValueError(f"unknown degradation {name!r}; known: {', '.join(EVALUATION_DEGRADATIONS)}, or "
+                         "jpegQ / blurSIGMA / resizeFACTOR / noiseSTD at any strength (e.g. blur2.0, jpeg60)")
+    kind, value = match.group(1), float(match.group(2))
+    if (kind == "jpeg" and not 1 <= value <= 100) or (kind == "resize" and not 0 < value <= 4):
+        raise ValueError(f"{name!r}: JPEG quality must be 1-100 and a resize factor in (0, 4]")
+    return _SWEEPABLE[kind](value)
+
 
 _RESAMPLERS = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR, Image.Resampling.BICUBIC,
                Image.Resampling.LANCZOS, Image.Resampling.BOX)
