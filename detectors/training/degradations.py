@@ -111,6 +111,19 @@ def random_degradation(img: Image.Image, rng: np.random.Generator) -> Image.Imag
     return img
 
 
+def match_softness(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Give a real photo the softness generated images have: a blur of sigma 0.5-1.5.
+
+    The counterpart of :func:`match_history`, for reals. Decoders, denoisers
+    and diffusion models hand back slightly soft images, so softness belongs
+    to every fake and only to the reals that the shared chain happens to
+    blur: "soft at sigma 1" then means "generated" (the shipped 2.1 model
+    flags 54% of BSDS500 test photos blurred at sigma 1, 1.5% unblurred).
+    Out-of-focus, denoised and upscaled photos are common in the wild.
+    """
+    return blur(float(rng.uniform(0.5, 1.5)))(img)
+
+
 def match_history(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     """Give a generated image the compression history our real photos have (they are all JPEGs).
 

@@ -229,3 +229,26 @@ def test_an_image_drawn_again_gets_a_fresh_view_that_a_rerun_reproduces(root) ->
     assert len(views) > 1  # revision 1 gave exactly one
     tile, _ = dataset[keys[0]]
     assert torch.equal(tile, data.ImageDataset(samples, tile=64, train=True, seed=5)[keys[0]][0])
+
+
+def test_soft_reals_blur_only_real_views_and_leave_runs_without_them_unchanged(root) -> None:  # type: ignore[no-untyped-def]
+    """--soft-reals gives real views the softness generators leave; fakes' views, and every view of a run
+    without the option, are exactly what they were."""
+    import numpy as np
+
+    from detectors.training import data
+
+    def sharpness(dataset: data.ImageDataset, index: int) -> float:
+        tiles = [dataset[(index, draw)][0].numpy() for draw in range(30)]
+        return float(np.mean([np.abs(np.diff(t, axis=-1)).mean() for t in tiles]))
+
+    samples = data.list_reals(root / "real", limit=2) + data.list_fakes(root / "fake", "fake", limit=2)
+    plain = data.ImageDataset(samples, tile=64, train=True, seed=3)
+    soft = data.ImageDataset(samples, tile=64, train=True, seed=3, soft_reals=1.0)
+    unset = data.ImageDataset(samples, tile=64, train=True, seed=3, soft_reals=0.0)
+    for index, sample in enumerate(samples):
+        assert all(np.array_equal(plain[(index, d)][0], unset[(index, d)][0]) for d in range(3))
+        if sample.label == 1:
+            assert all(np.array_equal(plain[(index, d)][0], soft[(index, d)][0]) for d in range(3))
+        else:
+            assert sharpness(soft, index) < 0.8 * sharpness(plain, index)
