@@ -80,6 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
     parser.add_argument("--soft-reals", type=float, default=0.0, metavar="P",
                         help="share of real training views blurred (sigma 0.5-1.5) like a generator's soft output, "
                              "so that softness stops meaning 'generated' (default 0)")
+    parser.add_argument("--sharp-fakes", type=float, default=0.0, metavar="P",
+                        help="share of fake training views sharpened (unsharp mask), the other half of taking "
+                             "softness away as a cue (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation, sampling order and augmentation")
     parser.add_argument("--data-seed", type=int,
                         help="which reals are drawn and which images are evaluated (default: --seed)")
@@ -100,8 +103,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             degradation_named(name)
         except ValueError as exc:
             raise SystemExit(str(exc)) from None
-    if not 0.0 <= args.soft_reals <= 1.0:
-        raise SystemExit(f"--soft-reals is a share of real views, between 0 and 1; got {args.soft_reals}")
+    for option, share in (("--soft-reals", args.soft_reals), ("--sharp-fakes", args.sharp_fakes)):
+        if not 0.0 <= share <= 1.0:
+            raise SystemExit(f"{option} is a share of training views, between 0 and 1; got {share}")
     if args.threads:
         import torch
 
@@ -113,6 +117,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         residual_scales=tuple(int(f) for f in args.residual_scales.split(",")),
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, data_seed=args.data_seed,
         weight_average=args.weight_average, soft_reals=args.soft_reals,
+        sharp_fakes=args.sharp_fakes,
         device=args.device,
         target_fpr=args.target_fpr, version=args.model_version, crop=args.crop, eval_limit=args.eval_limit,
         eval_degradations=tuple(args.degradations.split(",")), write_weights=not args.no_weights,

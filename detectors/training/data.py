@@ -20,7 +20,7 @@ from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
 from detectors.preprocess import TILE, array_to_tensor, pad_to, random_tile
-from detectors.training.degradations import match_history, match_softness, random_degradation
+from detectors.training.degradations import match_history, match_sharpness, match_softness, random_degradation
 from detectors.training.sbi import self_blend
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
@@ -159,9 +159,11 @@ class ImageDataset(Dataset):
         seed: int = 0,
         images: Sequence[Image.Image] | None = None,
         soft_reals: float = 0.0,
+        sharp_fakes: float = 0.0,
     ) -> None:
         self.samples = list(samples)
         self.soft_reals = soft_reals  # share of real views given the fakes' softness (match_softness)
+        self.sharp_fakes = sharp_fakes  # share of fake views sharpened (match_sharpness)
         self.images = list(images) if images is not None else [whole_image(s) for s in self.samples]
         self.tile, self.train, self.degradation, self.seed, self.epoch = tile, train, degradation, seed, 0
 
@@ -179,8 +181,11 @@ class ImageDataset(Dataset):
         if rng.random() < SMALL_VIEW_P:
             side = int(rng.integers(SMALL_VIEW_SIDES[0], SMALL_VIEW_SIDES[1] + 1))
         img = _random_region(img, rng, side)
-        if sample.label == 0 and self.soft_reals and rng.random() < self.soft_reals:  # no draw at 0: older runs
-            img = match_softness(img, rng)                                          # keep their views
+        # no draw when an option is 0, so runs without them keep exactly their views
+        if sample.label == 0 and self.soft_reals and rng.random() < self.soft_reals:
+            img = match_softness(img, rng)
+        if sample.label == 1 and self.sharp_fakes and rng.random() < self.sharp_fakes:
+            img = match_sharpness(img, rng)
         return random_degradation(img, rng)
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int]:

@@ -90,6 +90,7 @@ class TrainConfig:
     # (dense weight averaging, as SWAD does for domain generalisation) rather than the last step's
     weight_average: str = "none"
     soft_reals: float = 0.0  # share of real training views blurred like a generator's output (match_softness)
+    sharp_fakes: float = 0.0  # share of fake training views sharpened (match_sharpness)
     tile: int = TILE
     max_tiles: int = MAX_TILES
     steps: int = 1500
@@ -241,7 +242,7 @@ def _fit(model: ArtifactNet, cfg: TrainConfig, splits: Splits, progress: Progres
         raise ValueError("no training fakes found: check the --fake folders")
     train_samples, train_images = _load(splits.train, cfg.crop)
     train_set = ImageDataset(train_samples, cfg.tile, train=True, seed=cfg.seed, images=train_images,
-                             soft_reals=cfg.soft_reals)
+                             soft_reals=cfg.soft_reals, sharp_fakes=cfg.sharp_fakes)
     sampler = NumberedDraws(torch.utils.data.WeightedRandomSampler(
         _balanced_weights(train_samples), num_samples=cfg.steps * cfg.batch_size, replacement=True,
         generator=torch.Generator().manual_seed(cfg.seed),
@@ -359,6 +360,7 @@ def _card(cfg: TrainConfig, model_cfg: ArtifactNetConfig, splits: Splits, calibr
         "training": {"steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr, "seed": cfg.seed,
                      "revision": TRAINING_REVISION,
                      "weight_average": cfg.weight_average, "soft_reals": cfg.soft_reals,
+                     "sharp_fakes": cfg.sharp_fakes,
                      "data_seed": cfg.seed if cfg.data_seed is None else cfg.data_seed,
                      "device": cfg.device, "history": history, "seconds": round(time.time() - started, 1),
                      "torch": torch.__version__, "python": platform.python_version()},

@@ -231,9 +231,9 @@ def test_an_image_drawn_again_gets_a_fresh_view_that_a_rerun_reproduces(root) ->
     assert torch.equal(tile, data.ImageDataset(samples, tile=64, train=True, seed=5)[keys[0]][0])
 
 
-def test_soft_reals_blur_only_real_views_and_leave_runs_without_them_unchanged(root) -> None:  # type: ignore[no-untyped-def]
-    """--soft-reals gives real views the softness generators leave; fakes' views, and every view of a run
-    without the option, are exactly what they were."""
+def test_soft_reals_and_sharp_fakes_each_touch_only_their_class(root) -> None:  # type: ignore[no-untyped-def]
+    """--soft-reals gives real views the softness generators leave and --sharp-fakes sharpens fake views; the
+    other class's views, and every view of a run without the options, are exactly what they were."""
     import numpy as np
 
     from detectors.training import data
@@ -245,10 +245,26 @@ def test_soft_reals_blur_only_real_views_and_leave_runs_without_them_unchanged(r
     samples = data.list_reals(root / "real", limit=2) + data.list_fakes(root / "fake", "fake", limit=2)
     plain = data.ImageDataset(samples, tile=64, train=True, seed=3)
     soft = data.ImageDataset(samples, tile=64, train=True, seed=3, soft_reals=1.0)
-    unset = data.ImageDataset(samples, tile=64, train=True, seed=3, soft_reals=0.0)
+    unset = data.ImageDataset(samples, tile=64, train=True, seed=3, soft_reals=0.0, sharp_fakes=0.0)
+    sharp = data.ImageDataset(samples, tile=64, train=True, seed=3, sharp_fakes=1.0)
     for index, sample in enumerate(samples):
         assert all(np.array_equal(plain[(index, d)][0], unset[(index, d)][0]) for d in range(3))
+        untouched, changed = (soft, sharp) if sample.label == 1 else (sharp, soft)
+        assert all(np.array_equal(plain[(index, d)][0], untouched[(index, d)][0]) for d in range(3))
         if sample.label == 1:
-            assert all(np.array_equal(plain[(index, d)][0], soft[(index, d)][0]) for d in range(3))
+            assert sharpness(changed, index) > 1.1 * sharpness(plain, index)
         else:
-            assert sharpness(soft, index) < 0.8 * sharpness(plain, index)
+            assert sharpness(changed, index) < 0.8 * sharpness(plain, index)
+
+
+@pytest.mark.parametrize("option", ["--soft-reals", "--sharp-fakes"])
+def test_a_share_outside_zero_to_one_is_refused_before_training(option: str) -> None:
+    import argparse
+
+    from detectors.training.cli import add_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--name", "x", "--real", "r=/nonexistent", "--fake", "f=/nonexistent", option, "1.5"])
+    with pytest.raises(SystemExit, match=option):
+        config_from_args(args)
