@@ -23,8 +23,9 @@ import numpy as np
 from detectors.evaluation.plots import roc_png
 from detectors.evaluation.scoring import measure
 from detectors.synthetic_image import DEFAULT_MODELS_DIR, CalibratedImageModel
+from detectors.training.cli import degradation_names
 from detectors.training.data import list_fakes, list_reals, load_views, split
-from detectors.training.degradations import EVALUATION_DEGRADATIONS, degradation_named
+from detectors.training.degradations import EVALUATION_DEGRADATIONS
 
 MODELS = {"synthetic-image": "none", "face-synthetic": "faces"}
 
@@ -54,6 +55,7 @@ LOGO_MOVED = ("--logo was removed: leave-one-family-out is now part of training.
 
 
 def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
+    degradations = list(degradation_names(args.degradations))
     crop = MODELS[args.model]
     model = CalibratedImageModel(args.models_dir / f"{args.model}.safetensors")
     if args.real and args.fake:
@@ -68,12 +70,6 @@ def evaluate_model(args: argparse.Namespace) -> dict[str, Any]:
     if args.held_out_only:
         samples = split(samples)["test"]
     samples, images, dropped = load_views(samples, crop)
-    degradations = args.degradations.split(",")
-    for name in degradations:
-        try:
-            degradation_named(name)
-        except ValueError as exc:
-            raise SystemExit(str(exc)) from None
     probabilities: dict[str, np.ndarray] = {}
     measured = measure(model.model, model.calibration, samples, images, degradations, device=model.device,
                        tile=model.tile, max_tiles=model.max_tiles, probabilities=probabilities)

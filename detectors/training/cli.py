@@ -97,12 +97,20 @@ def add_arguments(parser: argparse.ArgumentParser, *, version_alias: bool = Fals
                         help="faces: train and score on MTCNN crops of each face (for the face detector)")
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    for name in args.degradations.split(","):
-        try:  # before training, not after an hour of it
+def degradation_names(text: str) -> tuple[str, ...]:
+    """The comma-separated ``--degradations``, each checked before any work starts (a typo should not cost an
+    hour of training or a folder's loading before its error)."""
+    names = tuple(text.split(","))
+    for name in names:
+        try:
             degradation_named(name)
         except ValueError as exc:
             raise SystemExit(str(exc)) from None
+    return names
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    eval_degradations = degradation_names(args.degradations)
     for option, share in (("--soft-reals", args.soft_reals), ("--sharp-fakes", args.sharp_fakes)):
         if not 0.0 <= share <= 1.0:
             raise SystemExit(f"{option} is a share of training views, between 0 and 1; got {share}")
@@ -120,7 +128,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         sharp_fakes=args.sharp_fakes,
         device=args.device,
         target_fpr=args.target_fpr, version=args.model_version, crop=args.crop, eval_limit=args.eval_limit,
-        eval_degradations=tuple(args.degradations.split(",")), write_weights=not args.no_weights,
+        eval_degradations=eval_degradations, write_weights=not args.no_weights,
         init_from=args.init_from,
     )
 
